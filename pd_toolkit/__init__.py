@@ -1,0 +1,7 @@
+"""A read-only PagerDuty toolkit for LangChain and LangGraph agents."""
+
+__version__ = "0.1.0"
+
+from pd_toolkit.client import ConnectionCheck, PagerDutyClient
+
+__all__ = ["ConnectionCheck", "PagerDutyClient", "__version__"]

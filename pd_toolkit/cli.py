@@ -1,0 +1,95 @@
+"""`pd-toolkit` console script: check a key ("Test Connection") or serve the sandbox."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rich.console import Console
+from rich.table import Table
+
+from pd_toolkit.client import ConnectionCheck, PagerDutyClient
+from pd_toolkit.errors import PagerDutyError
+
+
+def print_check(check: ConnectionCheck, console: Console) -> None:
+    """Render a connection check for a person at a terminal."""
+    verdict = "[green]OK[/green]" if check.ok else "[red]FAILED[/red]"
+    console.print(f"PagerDuty connection to {check.base_url}: {verdict}")
+    table = Table(show_header=False, box=None, padding=(0, 2))
+    table.add_row(
+        "key kind",
+        {
+            "account": "General Access (account-level) REST key",
+            "user": "User Token REST key",
+            "unknown": "unknown (the key was not accepted)",
+        }[check.key_kind],
+    )
+    if check.user:
+        table.add_row("user", check.user)
+    for area, readable in check.read_access.items():
+        table.add_row(f"read {area}", "yes" if readable else "[red]no[/red]")
+    if check.abilities:
+        table.add_row("abilities", ", ".join(check.abilities))
+    console.print(table)
+    for hint in check.hints:
+        console.print(f"- {hint}", markup=False, highlight=False)
+
+
+def _check(args: argparse.Namespace, console: Console) -> int:
+    try:
+        if args.sandbox:
+            from pd_toolkit.sandbox import Sandbox
+
+            with Sandbox() as sandbox:
+                console.print(f"Started the built-in sandbox at {sandbox.base_url}")
+                client = PagerDutyClient(api_key=sandbox.api_key, base_url=sandbox.base_url)
+                check = client.verify()
+        else:
+            client = PagerDutyClient.from_env()
+            check = client.verify()
+    except PagerDutyError as exc:
+        console.print(f"[red]Cannot check the connection:[/red] {exc}", highlight=False)
+        return 2
+    print_check(check, console)
+    return 0 if check.ok else 1
+
+
+def _serve(args: argparse.Namespace, console: Console) -> int:
+    from pd_toolkit.sandbox import serve
+
+    serve(port=args.port, host=args.host)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pd-toolkit", description="PagerDuty toolkit for LangChain/LangGraph agents."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser(
+        "check",
+        help="test the connection: is the key accepted, what kind is it, what can it read",
+        description="Test Connection. Reads PAGERDUTY_API_KEY (or PAGERDUTY_USER_API_KEY), "
+        "PAGERDUTY_REGION (us|eu) and PAGERDUTY_API_HOST.",
+    )
+    check.add_argument(
+        "--sandbox", action="store_true", help="check against a freshly started local sandbox"
+    )
+    check.set_defaults(run=_check)
+    sandbox = commands.add_parser(
+        "sandbox", help="serve the local PagerDuty-compatible sandbox until interrupted"
+    )
+    sandbox.add_argument("--port", type=int, default=8080)
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.set_defaults(run=_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args, Console())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

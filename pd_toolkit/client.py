@@ -1,0 +1,495 @@
+"""PagerDutyClient: a read-only, retrying, rate-budgeted REST client over ``requests``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal, NoReturn
+from urllib.parse import urlsplit
+
+import requests
+from pydantic import BaseModel, SecretStr
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity.wait import wait_exponential_jitter
+
+from pd_toolkit import __version__
+from pd_toolkit.errors import (
+    PagerDutyAuthError,
+    PagerDutyBadRequestError,
+    PagerDutyConfigError,
+    PagerDutyConnectionError,
+    PagerDutyError,
+    PagerDutyForbiddenError,
+    PagerDutyNotFoundError,
+    PagerDutyPaginationLimitError,
+    PagerDutyPlanError,
+    PagerDutyRateLimitError,
+    PagerDutyReadOnlyError,
+    PagerDutyServerError,
+)
+
+logger = logging.getLogger("pd_toolkit.client")
+
+REGION_HOSTS: dict[str, str] = {
+    "us": "https://api.pagerduty.com",
+    "eu": "https://api.eu.pagerduty.com",
+}
+PAGE_LIMIT = 100
+OFFSET_CAP = 10_000
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+_EVENTS_KEY_SHAPE = re.compile(r"^[0-9a-f]{32}$")
+
+
+class RequestEvent(BaseModel):
+    """One HTTP attempt, as reported to ``on_request`` hooks (benchmarks, logs)."""
+
+    method: str
+    path: str
+    status: int | None
+    elapsed: float
+    attempt: int
+    error: str | None = None
+
+
+class ConnectionCheck(BaseModel):
+    """The result of :meth:`PagerDutyClient.verify` ("Test Connection")."""
+
+    ok: bool
+    base_url: str
+    key_kind: Literal["account", "user", "unknown"]
+    user: str | None = None
+    abilities: list[str] = []
+    read_access: dict[str, bool] = {}
+    hints: list[str] = []
+
+
+class _Transient(Exception):
+    """An attempt that may succeed if repeated; ``error`` is raised if it never does."""
+
+    def __init__(self, error: PagerDutyError, retry_after: float | None = None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.retry_after = retry_after
+
+
+class _RateBudget:
+    """At most ``per_minute`` requests in any 60 s window, shared by every thread."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._sent: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                while self._sent and now - self._sent[0] >= 60.0:
+                    self._sent.popleft()
+                if len(self._sent) < self.per_minute:
+                    self._sent.append(now)
+                    return
+                wait = 60.0 - (now - self._sent[0])
+            time.sleep(wait)
+
+
+def _validated_base_url(region: str, base_url: str | None) -> str:
+    if base_url is None:
+        host = REGION_HOSTS.get(region.strip().lower())
+        if host is None:
+            raise PagerDutyConfigError(
+                f"Unknown PagerDuty region {region!r}",
+                hint="Use region 'us' (api.pagerduty.com) or 'eu' (api.eu.pagerduty.com), "
+                "or pass base_url for another host.",
+            )
+        return host
+    parts = urlsplit(base_url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise PagerDutyConfigError(
+            f"Malformed base_url {base_url!r}",
+            hint="Give a full URL such as https://api.pagerduty.com or http://127.0.0.1:8080.",
+        )
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise PagerDutyConfigError(
+            f"Malformed base_url {base_url!r}: bad port",
+            hint="Give a full URL such as http://127.0.0.1:8080.",
+        ) from exc
+    return base_url.strip().rstrip("/")
+
+
+def _validated_key(api_key: str | SecretStr | None) -> SecretStr:
+    raw = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
+    key = (raw or "").strip()
+    if not key:
+        raise PagerDutyConfigError(
+            "The PagerDuty API key is empty",
+            hint="Pass api_key= or set PAGERDUTY_API_KEY to a REST API key "
+            "(Integrations > API Access Keys in PagerDuty).",
+        )
+    if any(ch.isspace() or not ch.isprintable() for ch in key):
+        raise PagerDutyConfigError(
+            "The PagerDuty API key contains spaces or control characters",
+            hint="Copy the key again without surrounding text or line breaks.",
+        )
+    return SecretStr(key)
+
+
+def _resource_of(path: str) -> str:
+    """'/incidents/Q1/alerts' -> 'incidents/Q1/alerts' (for messages)."""
+    return path.strip("/").split("?")[0] or "/"
+
+
+def _retry_after_seconds(response: requests.Response) -> float | None:
+    """Seconds to wait from ``Retry-After`` (seconds or HTTP date) or ``ratelimit-reset``."""
+    for header in ("Retry-After", "ratelimit-reset"):
+        value = (response.headers.get(header) or "").strip()
+        if not value:
+            continue
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            pass
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            continue
+        return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return None
+
+
+def _error_body(response: requests.Response) -> tuple[str | None, int | None, list[str]]:
+    try:
+        error = response.json().get("error") or {}
+    except (ValueError, AttributeError):
+        return None, None, []
+    if not isinstance(error, dict):
+        return str(error), None, []
+    errors = error.get("errors") or []
+    return (
+        error.get("message"),
+        error.get("code"),
+        [str(item) for item in errors] if isinstance(errors, list) else [str(errors)],
+    )
+
+
+class PagerDutyClient:
+    """Sync PagerDuty REST API v2 client. Sends GET only; retries 429/5xx; never logs the key.
+
+    ``timeout`` is ``(connect, read)`` seconds. ``max_retries`` bounds retries per call (so
+    a call makes at most ``max_retries + 1`` attempts); a 429's Retry-After is honoured up to
+    ``max_retry_wait`` seconds. ``rate_limit_per_minute`` keeps this client (all threads)
+    under PagerDuty's 960 requests/minute; ``None`` disables it.
+    """
+
+    def __init__(
+        self,
+        api_key: str | SecretStr | None = None,
+        *,
+        region: str = "us",
+        base_url: str | None = None,
+        timeout: float | tuple[float, float] = (5.0, 20.0),
+        max_retries: int = 3,
+        max_retry_wait: float = 30.0,
+        rate_limit_per_minute: int | None = 960,
+        on_request: Callable[[RequestEvent], None] | None = None,
+    ) -> None:
+        self._api_key = _validated_key(api_key)
+        self.base_url = _validated_base_url(region, base_url)
+        self.timeout = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        if max_retries < 0:
+            raise PagerDutyConfigError("max_retries must be 0 or more")
+        self.max_retries = max_retries
+        self.max_retry_wait = max_retry_wait
+        self.rate_budget = _RateBudget(rate_limit_per_minute) if rate_limit_per_minute else None
+        self.on_request = on_request
+        self.request_count = 0
+        self._count_lock = threading.Lock()
+        self._backoff = wait_exponential_jitter(initial=0.5, max=8.0, jitter=0.5)
+        self.session = requests.Session()
+        self.session.headers.update(
+            {
+                "Accept": "application/vnd.pagerduty+json;version=2",
+                "Content-Type": "application/json",
+                "User-Agent": f"pd_toolkit/{__version__}",
+            }
+        )
+        self.session.auth = self._authorize
+
+    def _authorize(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Token token={self._api_key.get_secret_value()}"
+        return request
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> PagerDutyClient:
+        """Build from PAGERDUTY_API_KEY (or PAGERDUTY_USER_API_KEY), PAGERDUTY_REGION,
+        PAGERDUTY_API_HOST."""
+        env = os.environ if environ is None else environ
+        key = env.get("PAGERDUTY_API_KEY") or env.get("PAGERDUTY_USER_API_KEY")
+        if not key:
+            raise PagerDutyConfigError(
+                "PAGERDUTY_API_KEY is not set",
+                hint="Set PAGERDUTY_API_KEY (or PAGERDUTY_USER_API_KEY) to a read-only REST API "
+                "key; see the README's 'Real account' section.",
+            )
+        kwargs.setdefault("region", env.get("PAGERDUTY_REGION") or "us")
+        if env.get("PAGERDUTY_API_HOST"):
+            kwargs.setdefault("base_url", env["PAGERDUTY_API_HOST"])
+        return cls(api_key=key, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"PagerDutyClient(base_url={self.base_url!r}, api_key=SecretStr('**********'))"
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> PagerDutyClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- read-only guard -------------------------------------------------------------------
+
+    def _refuse_write(self, method: str, path: str) -> NoReturn:
+        raise PagerDutyReadOnlyError(f"Refused to send {method} {_resource_of(path)}")
+
+    def post(self, path: str, *args: Any, **kwargs: Any) -> NoReturn:
+        self._refuse_write("POST", path)
+
+    def put(self, path: str, *args: Any, **kwargs: Any) -> NoReturn:
+        self._refuse_write("PUT", path)
+
+    def patch(self, path: str, *args: Any, **kwargs: Any) -> NoReturn:
+        self._refuse_write("PATCH", path)
+
+    def delete(self, path: str, *args: Any, **kwargs: Any) -> NoReturn:
+        self._refuse_write("DELETE", path)
+
+    # -- GET -------------------------------------------------------------------------------
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """One GET (with retries); the parsed JSON body."""
+        if not path.startswith("/") or "://" in path:
+            raise PagerDutyConfigError(
+                f"Path {path!r} must be relative to the API host, e.g. '/incidents'"
+            )
+        retrying = Retrying(
+            stop=stop_after_attempt(self.max_retries + 1),
+            retry=retry_if_exception_type(_Transient),
+            wait=self._wait,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return self._attempt(path, params, attempt.retry_state.attempt_number)
+        except _Transient as transient:
+            raise transient.error from None
+        raise AssertionError("unreachable")  # pragma: no cover - Retrying always yields
+
+    def _wait(self, state: RetryCallState) -> float:
+        failure = state.outcome.exception() if state.outcome else None
+        if isinstance(failure, _Transient) and failure.retry_after is not None:
+            return min(failure.retry_after, self.max_retry_wait)
+        return self._backoff(state)
+
+    def _attempt(self, path: str, params: Mapping[str, Any] | None, attempt: int) -> dict:
+        if self.rate_budget:
+            self.rate_budget.acquire()
+        with self._count_lock:
+            self.request_count += 1
+        started = time.monotonic()
+        status: int | None = None
+        error: str | None = None
+        try:
+            response = self.session.get(
+                self.base_url + path, params=params, timeout=self.timeout, allow_redirects=False
+            )
+            status = response.status_code
+            return self._parse(response, path)
+        except requests.Timeout as exc:
+            error = "timeout"
+            raise _Transient(
+                PagerDutyConnectionError(
+                    f"PagerDuty did not answer GET {_resource_of(path)} within "
+                    f"{self.timeout[1]:g} s (after {attempt} attempts)"
+                )
+            ) from exc
+        except requests.RequestException as exc:
+            error = type(exc).__name__
+            raise _Transient(
+                PagerDutyConnectionError(
+                    f"Could not reach PagerDuty at {self.base_url} for GET "
+                    f"{_resource_of(path)} ({type(exc).__name__}, after {attempt} attempts)"
+                )
+            ) from exc
+        except (_Transient, PagerDutyError) as exc:
+            error = type(exc.error if isinstance(exc, _Transient) else exc).__name__
+            raise
+        finally:
+            elapsed = time.monotonic() - started
+            logger.debug(
+                "GET %s params=%s -> %s in %.3fs (attempt %d)",
+                path,
+                dict(params or {}),
+                status if status is not None else error,
+                elapsed,
+                attempt,
+            )
+            if self.on_request:
+                self.on_request(
+                    RequestEvent(
+                        method="GET",
+                        path=path,
+                        status=status,
+                        elapsed=elapsed,
+                        attempt=attempt,
+                        error=error,
+                    )
+                )
+
+    def _parse(self, response: requests.Response, path: str) -> dict[str, Any]:
+        if response.status_code >= 400:
+            self._raise_for(response, path)
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise _Transient(
+                PagerDutyConnectionError(
+                    f"PagerDuty answered GET {_resource_of(path)} with a body that is not JSON "
+                    f"(HTTP {response.status_code}, "
+                    f"{response.headers.get('Content-Type', 'no content type')})",
+                    hint="A proxy or an outage may be in the way; try again shortly, and check "
+                    "the base URL.",
+                )
+            ) from exc
+        if not isinstance(body, dict):
+            raise PagerDutyConnectionError(
+                f"PagerDuty answered GET {_resource_of(path)} with unexpected JSON "
+                f"({type(body).__name__} instead of an object)"
+            )
+        return body
+
+    def _raise_for(self, response: requests.Response, path: str) -> NoReturn:
+        status = response.status_code
+        message, code, errors = _error_body(response)
+        resource = _resource_of(path)
+        details = {"status": status, "code": code, "errors": errors}
+        if status == 401:
+            hint = None
+            if _EVENTS_KEY_SHAPE.match(self._api_key.get_secret_value()):
+                hint = (
+                    PagerDutyAuthError.default_hint
+                    + " This key has the shape of an Events API integration key (32 hex "
+                    "characters); create a REST API key instead."
+                )
+            raise PagerDutyAuthError(
+                "PagerDuty refused the API key (HTTP 401)", hint=hint, **details
+            )
+        if status == 403:
+            raise PagerDutyForbiddenError(
+                f"The API key lacks read access to {resource} (HTTP 403)", **details
+            )
+        if status == 404:
+            raise PagerDutyNotFoundError(f"No such PagerDuty resource: {resource}", **details)
+        if status == 402:
+            raise PagerDutyPlanError(
+                f"The account's plan lacks the feature behind {resource} (HTTP 402)", **details
+            )
+        if status == 429:
+            raise _Transient(
+                PagerDutyRateLimitError(
+                    f"PagerDuty rate-limited GET {resource} (HTTP 429) and retries ran out",
+                    **details,
+                ),
+                retry_after=_retry_after_seconds(response),
+            )
+        if status in RETRYABLE_STATUSES:
+            raise _Transient(
+                PagerDutyServerError(
+                    f"PagerDuty answered GET {resource} with HTTP {status} and retries ran out",
+                    **details,
+                )
+            )
+        if status == 400:
+            raise PagerDutyBadRequestError(
+                f"PagerDuty rejected GET {resource}: {message or 'invalid input'}", **details
+            )
+        raise PagerDutyError(
+            f"PagerDuty answered GET {resource} with HTTP {status}: {message or 'no message'}",
+            **details,
+        )
+
+    # -- pagination ------------------------------------------------------------------------
+
+    def iter_all(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        max_items: int | None = None,
+        *,
+        key: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of a classic-paginated list, 100 per page, following ``more``.
+
+        Raises PagerDutyPaginationLimitError instead of asking past offset 10,000.
+        """
+        list_key = key or path.rstrip("/").rsplit("/", 1)[-1]
+        offset = 0
+        yielded = 0
+        while max_items is None or yielded < max_items:
+            limit = PAGE_LIMIT if max_items is None else min(PAGE_LIMIT, max_items - yielded)
+            if offset + limit > OFFSET_CAP:
+                raise PagerDutyPaginationLimitError(
+                    f"GET {_resource_of(path)} has more than {OFFSET_CAP:,} results"
+                )
+            page = self.get(path, {**(params or {}), "limit": limit, "offset": offset})
+            items = page.get(list_key) or []
+            for item in items:
+                yield item
+                yielded += 1
+                if max_items is not None and yielded >= max_items:
+                    return
+            if not page.get("more") or not items:
+                return
+            offset += len(items)
+
+    # -- "Test Connection" -----------------------------------------------------------------
+
+    def verify(self) -> ConnectionCheck:
+        """Check the key like PagerDuty's "Test Connection": who it is and what it can read."""
+        check = ConnectionCheck(ok=False, base_url=self.base_url, key_kind="unknown")
+        try:
+            check.abilities = list(self.get("/abilities").get("abilities") or [])
+        except PagerDutyError as exc:
+            check.hints.append(str(exc))
+            return check
+        try:
+            me = self.get("/users/me").get("user") or {}
+            check.key_kind = "user"
+            check.user = f"{me.get('name')} <{me.get('email')}> ({me.get('id')})"
+        except (PagerDutyBadRequestError, PagerDutyForbiddenError, PagerDutyNotFoundError):
+            check.key_kind = "account"
+        for area in ("incidents", "services", "schedules", "users"):
+            try:
+                self.get(f"/{area}", {"limit": 1})
+                check.read_access[area] = True
+            except PagerDutyError as exc:
+                check.read_access[area] = False
+                check.hints.append(f"{area}: {exc}")
+        check.ok = check.read_access["incidents"] and check.read_access["services"]
+        if check.key_kind == "account":
+            check.hints.append(
+                "General Access (account) key: sees the whole account; /users/me is not "
+                "available to it, which is expected."
+            )
+        return check

@@ -1,0 +1,72 @@
+"""Shared fixtures: a fixed clock, the sandbox, and vcrpy cassettes under ./cassettes.
+
+Cassette tests replay with ``--record-mode=none`` (``make test``) and never touch the network.
+To re-record: ``pytest --record-mode=rewrite tests/...`` records from a fresh sandbox at
+FIXED_NOW, or from a real account when PAGERDUTY_API_KEY is set.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from pd_toolkit import PagerDutyClient
+
+ROOT = Path(__file__).resolve().parents[1]
+OPENAPI_SPEC = ROOT.parent / "shared" / "pagerduty-openapi" / "openapiv3.json"
+# A Wednesday morning: "this week" then spans Monday..now, and some shifts are mid-rotation.
+FIXED_NOW = datetime(2026, 11, 18, 9, 30, tzinfo=UTC)
+REDACTED = "Token token=REDACTED"
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[object]:
+    """One sandbox for the session, at the fixed clock. Do not inject faults into it."""
+    from pd_toolkit.sandbox import Sandbox
+
+    with Sandbox(now=FIXED_NOW) as sb:
+        yield sb
+
+
+@pytest.fixture
+def fresh_sandbox() -> Iterator[object]:
+    """A sandbox of the test's own, for fault injection and request logs."""
+    from pd_toolkit.sandbox import Sandbox
+
+    with Sandbox(now=FIXED_NOW) as sb:
+        yield sb
+
+
+@pytest.fixture(scope="module")
+def vcr_config() -> dict:
+    """Match on method, path and query (not host), so sandbox and real recordings agree."""
+    return {
+        "filter_headers": [("authorization", REDACTED)],
+        "match_on": ["method", "path", "query"],
+        "decode_compressed_response": True,
+    }
+
+
+@pytest.fixture(scope="module")
+def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
+    return str(ROOT / "cassettes" / request.module.__name__.rsplit(".", 1)[-1])
+
+
+@pytest.fixture
+def cassette_client(request: pytest.FixtureRequest, record_mode: str) -> Iterator[PagerDutyClient]:
+    """A client for ``@pytest.mark.vcr`` tests.
+
+    Replaying: points at an unroutable loopback port (the cassette answers). Recording: a real
+    account when PAGERDUTY_API_KEY is set, else a fresh sandbox at FIXED_NOW.
+    """
+    if record_mode == "none":
+        yield PagerDutyClient(api_key="replayed-from-cassette", base_url="http://127.0.0.1:9")
+    elif os.environ.get("PAGERDUTY_API_KEY"):
+        yield PagerDutyClient.from_env()
+    else:
+        sandbox = request.getfixturevalue("sandbox")
+        yield PagerDutyClient(api_key=sandbox.api_key, base_url=sandbox.base_url)

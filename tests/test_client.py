@@ -1,0 +1,361 @@
+"""PagerDutyClient over real HTTP against the sandbox (loopback only)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import pytest
+import requests
+
+from pd_toolkit import PagerDutyClient
+from pd_toolkit import client as client_module
+from pd_toolkit.client import RequestEvent, _RateBudget, _retry_after_seconds
+from pd_toolkit.errors import (
+    PagerDutyAuthError,
+    PagerDutyBadRequestError,
+    PagerDutyConfigError,
+    PagerDutyConnectionError,
+    PagerDutyNotFoundError,
+    PagerDutyPaginationLimitError,
+    PagerDutyPlanError,
+    PagerDutyRateLimitError,
+    PagerDutyReadOnlyError,
+    PagerDutyServerError,
+)
+from pd_toolkit.sandbox import Fault
+
+pytestmark = pytest.mark.sandbox
+
+
+def make_client(sb: Any, **kwargs: Any) -> PagerDutyClient:
+    kwargs.setdefault("api_key", sb.api_key)
+    return PagerDutyClient(base_url=sb.base_url, **kwargs)
+
+
+def gets(sb: Any) -> list[Any]:
+    return [record for record in sb.request_log if record.method == "GET"]
+
+
+# -- configuration ---------------------------------------------------------------------------
+
+
+def test_headers_carry_token_and_version() -> None:
+    client = PagerDutyClient(api_key="k" * 20)
+    prepared = client.session.prepare_request(requests.Request("GET", client.base_url + "/x"))
+    assert prepared.headers["Authorization"] == "Token token=" + "k" * 20
+    assert prepared.headers["Accept"] == "application/vnd.pagerduty+json;version=2"
+    assert client.base_url == "https://api.pagerduty.com"
+
+
+def test_eu_region_and_explicit_host() -> None:
+    assert PagerDutyClient(api_key="k", region="EU").base_url == "https://api.eu.pagerduty.com"
+    proxy = PagerDutyClient(api_key="k", base_url="http://proxy.local:8080/pd/")
+    assert proxy.base_url == "http://proxy.local:8080/pd"
+
+
+def test_from_env_reads_key_region_and_host() -> None:
+    eu = PagerDutyClient.from_env({"PAGERDUTY_USER_API_KEY": "u" * 20, "PAGERDUTY_REGION": "eu"})
+    assert eu.base_url == "https://api.eu.pagerduty.com"
+    host = PagerDutyClient.from_env(
+        {"PAGERDUTY_API_KEY": "a" * 20, "PAGERDUTY_API_HOST": "http://127.0.0.1:8080"}
+    )
+    assert host.base_url == "http://127.0.0.1:8080"
+    with pytest.raises(PagerDutyConfigError, match="PAGERDUTY_API_KEY"):
+        PagerDutyClient.from_env({})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"api_key": ""}, "empty"),
+        ({"api_key": "   "}, "empty"),
+        ({"api_key": "abc\ndef"}, "control characters"),
+        ({"api_key": "k", "region": "mars"}, "Unknown PagerDuty region 'mars'"),
+        ({"api_key": "k", "base_url": "api.pagerduty.com"}, "Malformed base_url"),
+        ({"api_key": "k", "base_url": "ftp://x"}, "Malformed base_url"),
+        ({"api_key": "k", "base_url": "http://h:99999"}, "bad port"),
+    ],
+)
+def test_bad_configuration_is_a_clear_error(kwargs: dict, message: str) -> None:
+    with pytest.raises(PagerDutyConfigError, match=message) as caught:
+        PagerDutyClient(**kwargs)
+    assert caught.value.hint
+
+
+def test_absolute_urls_are_refused_so_the_key_cannot_leave_the_host() -> None:
+    client = PagerDutyClient(api_key="k" * 20)
+    with pytest.raises(PagerDutyConfigError, match="relative"):
+        client.get("https://evil.example/incidents")
+
+
+# -- the read-only guard -----------------------------------------------------------------------
+
+
+def test_writes_are_refused_without_sending(fresh_sandbox: Any) -> None:
+    client = make_client(fresh_sandbox)
+    for method in (client.post, client.put, client.patch, client.delete):
+        with pytest.raises(PagerDutyReadOnlyError, match="read-only"):
+            method("/incidents", json={"incident": {}})
+    assert fresh_sandbox.request_log == []
+    assert client.request_count == 0
+
+
+# -- retries -----------------------------------------------------------------------------------
+
+
+def test_429_honours_retry_after(fresh_sandbox: Any) -> None:
+    fresh_sandbox.inject(Fault(kind="status", status=429, retry_after=1, path="^/services$"))
+    client = make_client(fresh_sandbox)
+    started = time.monotonic()
+    body = client.get("/services")
+    elapsed = time.monotonic() - started
+    assert body["services"]
+    assert client.request_count == 2
+    first, second = gets(fresh_sandbox)
+    assert first.status == 429 and second.status == 200
+    assert second.started - first.finished >= 0.95
+    assert elapsed >= 0.95
+
+
+def test_retry_after_is_capped(fresh_sandbox: Any) -> None:
+    fresh_sandbox.inject(Fault(kind="status", status=429, retry_after=120, path="^/teams$"))
+    client = make_client(fresh_sandbox, max_retry_wait=0.2)
+    started = time.monotonic()
+    client.get("/teams")
+    assert time.monotonic() - started < 5
+
+
+def test_retry_after_header_parsing() -> None:
+    response = requests.Response()
+    response.headers["ratelimit-reset"] = "7"
+    assert _retry_after_seconds(response) == 7.0
+    response.headers["Retry-After"] = "2"
+    assert _retry_after_seconds(response) == 2.0
+    response.headers["Retry-After"] = "Wed, 21 Oct 2015 07:28:00 GMT"
+    assert _retry_after_seconds(response) == 0.0
+    response.headers["Retry-After"] = "soon"
+    assert _retry_after_seconds(response) == 7.0
+
+
+def test_5xx_is_retried_then_succeeds(fresh_sandbox: Any) -> None:
+    fresh_sandbox.inject(Fault(kind="status", status=503, path="^/teams$", times=2))
+    client = make_client(fresh_sandbox)
+    assert client.get("/teams")["teams"]
+    assert [record.status for record in gets(fresh_sandbox)] == [503, 503, 200]
+
+
+def test_retries_are_bounded_then_a_clear_error(fresh_sandbox: Any) -> None:
+    fresh_sandbox.inject(Fault(kind="status", status=502, path="^/teams$", times=None))
+    client = make_client(fresh_sandbox, max_retries=2)
+    with pytest.raises(PagerDutyServerError, match="HTTP 502 and retries ran out"):
+        client.get("/teams")
+    assert client.request_count == 3
+
+
+def test_429_storm_ends_in_rate_limit_error(fresh_sandbox: Any) -> None:
+    fresh_sandbox.inject(Fault(kind="status", status=429, retry_after=0, times=None))
+    client = make_client(fresh_sandbox, max_retries=1)
+    with pytest.raises(PagerDutyRateLimitError) as caught:
+        client.get("/teams")
+    assert "narrow the query" in str(caught.value)
+    assert client.request_count == 2
+
+
+def test_401_is_explained_and_not_retried(fresh_sandbox: Any) -> None:
+    client = make_client(fresh_sandbox, api_key="not-a-real-key-123456")
+    with pytest.raises(PagerDutyAuthError) as caught:
+        client.get("/incidents")
+    message = str(caught.value)
+    assert "not been revoked" in message and "REST API key" in message and "Events" in message
+    assert client.request_count == 1
+
+
+def test_401_with_an_events_key_says_so(fresh_sandbox: Any) -> None:
+    client = make_client(fresh_sandbox, api_key="0123456789abcdef0123456789abcdef")
+    with pytest.raises(PagerDutyAuthError, match="shape of an Events API integration key"):
+        client.get("/incidents")
+
+
+def test_404_and_400_and_402_map_to_their_errors(fresh_sandbox: Any) -> None:
+    client = make_client(fresh_sandbox)
+    with pytest.raises(PagerDutyNotFoundError, match="incidents/NOPE"):
+        client.get("/incidents/NOPE")
+    with pytest.raises(PagerDutyBadRequestError):
+        client.get("/incidents", {"since": "not-a-date"})
+    some_id = fresh_sandbox.account.incidents[0]["id"]
+    with pytest.raises(PagerDutyPlanError, match="plan"):
+        client.get(f"/incidents/{some_id}/past_incidents")
+    assert client.request_count == 3
+
+
+@pytest.mark.parametrize("kind", ["truncated", "not_json", "drop"])
+def test_broken_bodies_and_dropped_connections_are_retried(fresh_sandbox: Any, kind: str) -> None:
+    fresh_sandbox.inject(Fault(kind=kind, path="^/teams$"))
+    client = make_client(fresh_sandbox)
+    assert client.get("/teams")["teams"]
+    assert client.request_count == 2
+
+
+def test_persistent_non_json_is_a_clear_error(fresh_sandbox: Any) -> None:
+    fresh_sandbox.inject(Fault(kind="not_json", times=None))
+    client = make_client(fresh_sandbox, max_retries=1)
+    with pytest.raises(PagerDutyConnectionError, match="not JSON"):
+        client.get("/teams")
+
+
+def test_slow_response_times_out_clearly(fresh_sandbox: Any) -> None:
+    fresh_sandbox.inject(Fault(kind="slow", delay=1.5, times=None))
+    client = make_client(fresh_sandbox, timeout=(1.0, 0.3), max_retries=1)
+    started = time.monotonic()
+    with pytest.raises(PagerDutyConnectionError, match="did not answer"):
+        client.get("/teams")
+    assert client.request_count == 2
+    assert time.monotonic() - started < 1.5 * 2 + 8
+
+
+# -- pagination --------------------------------------------------------------------------------
+
+
+def test_iter_all_follows_more_across_pages(fresh_sandbox: Any) -> None:
+    client = make_client(fresh_sandbox)
+    params = {"date_range": "all"}
+    everything = list(client.iter_all("/incidents", params))
+    assert len(everything) == len(fresh_sandbox.account.incidents)
+    assert len({item["id"] for item in everything}) == len(everything)
+    assert client.request_count == -(-len(everything) // 100)
+    limits = [record.query["limit"] for record in gets(fresh_sandbox)]
+    assert set(map(tuple, limits)) == {("100",)}
+
+
+def test_iter_all_stops_at_max_items_and_asks_only_for_what_it_needs(fresh_sandbox: Any) -> None:
+    client = make_client(fresh_sandbox)
+    items = list(client.iter_all("/incidents", {"date_range": "all"}, max_items=150))
+    assert len(items) == 150
+    assert [record.query["limit"] for record in gets(fresh_sandbox)] == [["100"], ["50"]]
+
+
+class EndlessClient(PagerDutyClient):
+    """A client whose every page says there is more, to prove the offset cap holds."""
+
+    def __init__(self) -> None:
+        super().__init__(api_key="k" * 20)
+        self.offsets: list[int] = []
+
+    def get(self, path: str, params: Any = None) -> dict:
+        self.offsets.append(params["offset"] + params["limit"])
+        return {"incidents": [{"id": "x"}] * params["limit"], "more": True}
+
+
+def test_iter_all_never_asks_past_offset_10000() -> None:
+    client = EndlessClient()
+    with pytest.raises(PagerDutyPaginationLimitError, match="narrow the time window"):
+        for _ in client.iter_all("/incidents"):
+            pass
+    assert max(client.offsets) == 10_000
+    assert len(client.offsets) == 100
+
+
+# -- secrets and logging -----------------------------------------------------------------------
+
+
+def test_key_never_in_repr_logs_or_errors(
+    fresh_sandbox: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    events: list[RequestEvent] = []
+    client = make_client(fresh_sandbox, on_request=events.append)
+    key = fresh_sandbox.api_key
+    assert key not in repr(client) and key not in str(client)
+    with caplog.at_level(logging.DEBUG):
+        client.get("/teams")
+        with pytest.raises(PagerDutyNotFoundError) as caught:
+            client.get("/teams/NOPE")
+    assert key not in caplog.text
+    assert "GET /teams" in caplog.text
+    assert key not in str(caught.value) and key not in repr(caught.value)
+    assert [(event.path, event.status, event.attempt) for event in events] == [
+        ("/teams", 200, 1),
+        ("/teams/NOPE", 404, 1),
+    ]
+    assert all(key not in event.model_dump_json() for event in events)
+
+
+# -- rate budget -------------------------------------------------------------------------------
+
+
+def test_rate_budget_keeps_any_minute_under_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = {"now": 1000.0}
+    lock = threading.Lock()
+
+    def sleep(seconds: float) -> None:
+        with lock:
+            clock["now"] += seconds
+
+    monkeypatch.setattr(client_module.time, "monotonic", lambda: clock["now"])
+    monkeypatch.setattr(client_module.time, "sleep", sleep)
+    budget = _RateBudget(per_minute=3)
+    stamps: list[float] = []
+
+    def take() -> None:
+        budget.acquire()
+        with lock:
+            stamps.append(clock["now"])
+
+    threads = [threading.Thread(target=take) for _ in range(7)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    stamps.sort()
+    assert len(stamps) == 7
+    assert all(later - earlier >= 60 for earlier, later in zip(stamps, stamps[3:], strict=False))
+
+
+# -- "Test Connection" -------------------------------------------------------------------------
+
+
+def test_verify_with_account_key(sandbox: Any) -> None:
+    check = make_client(sandbox).verify()
+    assert check.ok and check.key_kind == "account" and check.user is None
+    assert check.read_access == dict.fromkeys(("incidents", "services", "schedules", "users"), True)
+    assert check.abilities
+
+
+def test_verify_with_user_key(sandbox: Any) -> None:
+    check = make_client(sandbox, api_key=sandbox.user_api_key).verify()
+    assert check.ok and check.key_kind == "user"
+    assert check.user and "@" in check.user
+
+
+def test_verify_reports_areas_the_key_cannot_read(sandbox: Any) -> None:
+    check = make_client(sandbox, api_key=sandbox.restricted_api_key).verify()
+    assert check.ok
+    assert check.read_access["schedules"] is False
+    assert any(hint.startswith("schedules:") and "read access" in hint for hint in check.hints)
+
+
+def test_verify_with_bad_key_is_not_ok_and_says_why(sandbox: Any) -> None:
+    check = make_client(sandbox, api_key="revoked-key-000000000").verify()
+    assert not check.ok and check.key_kind == "unknown"
+    assert "REST API key" in check.hints[0]
+
+
+def test_cli_check_against_the_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
+    from pd_toolkit.cli import main
+
+    assert main(["check", "--sandbox"]) == 0
+    out = capsys.readouterr().out
+    assert "OK" in out and "General Access" in out and "read incidents" in out
+
+
+def test_cli_check_without_a_key_exits_non_zero(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pd_toolkit.cli import main
+
+    monkeypatch.delenv("PAGERDUTY_API_KEY", raising=False)
+    monkeypatch.delenv("PAGERDUTY_USER_API_KEY", raising=False)
+    assert main(["check"]) == 2
+    assert "PAGERDUTY_API_KEY" in capsys.readouterr().out
