@@ -196,7 +196,7 @@ class PagerDutyClient:
         *,
         region: str = "us",
         base_url: str | None = None,
-        timeout: float | tuple[float, float] = (5.0, 20.0),
+        timeout: float | tuple[float, float] = (5.0, 15.0),
         max_retries: int = 3,
         max_retry_wait: float = 30.0,
         rate_limit_per_minute: int | None = 960,
@@ -213,7 +213,7 @@ class PagerDutyClient:
         self.on_request = on_request
         self.request_count = 0
         self._count_lock = threading.Lock()
-        self._backoff = wait_exponential_jitter(initial=0.5, max=8.0, jitter=0.5)
+        self._backoff = wait_exponential_jitter(multiplier=0.5, max=8.0, jitter=0.5)
         self.session = requests.Session()
         self.session.headers.update(
             {

@@ -1,0 +1,1 @@
+"""LangGraph applications built on pd_toolkit's public API (run from the checkout)."""

@@ -1,0 +1,321 @@
+"""The sandbox HTTP server: werkzeug on loopback, PagerDuty auth, latency and fault injection.
+
+Faults as a `requests` client sees them:
+- "status": the given status with PagerDuty's error body (429 adds rate-limit headers).
+- "slow": the normal answer after `delay` seconds.
+- "truncated": a 200 whose Content-Length promises the whole JSON but only the first half is
+  sent before the server closes the connection; `requests` raises ChunkedEncodingError (or, for a
+  client that ignores Content-Length, the half body fails to parse as JSON).
+- "not_json": a 200 HTML error page (text/html), as a misbehaving proxy would send.
+- "drop": the socket is shut down before any byte is sent; `requests` raises ConnectionError.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from .account import SandboxAccount, build_account
+from .api import ApiError, Context, dispatch
+
+FaultKind = Literal["status", "slow", "truncated", "not_json", "drop"]
+KeyKind = Literal["account", "user", "restricted"]
+JSON_TYPE = "application/json; charset=utf-8"
+ERROR_NAMES = {
+    400: (2001, "Invalid Input Provided"),
+    401: (2006, "Authentication failed"),
+    402: (2014, "Account does not have the abilities to perform the action"),
+    403: (2010, "Access Denied"),
+    404: (2100, "Not Found"),
+    429: (2020, "Rate Limit Exceeded"),
+}
+PROXY_PAGE = (
+    "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
+    "</h1></center><hr><center>nginx</center></body></html>"
+)
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A misbehaviour to inject into matching requests (see the module docstring)."""
+
+    kind: FaultKind
+    path: str | None = None  # regex searched in the request path; None matches every path
+    times: int | None = 1  # matching requests affected; None = forever
+    status: int | None = None
+    retry_after: float | None = None
+    delay: float | None = None
+    method: str | None = None  # None matches every method
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("status", "slow", "truncated", "not_json", "drop"):
+            raise ValueError(f"unknown fault kind {self.kind!r}")
+        if self.kind == "status" and self.status is None:
+            raise ValueError("a 'status' fault needs status=")
+        if self.kind == "slow" and self.delay is None:
+            raise ValueError("a 'slow' fault needs delay=")
+
+    def matches(self, method: str, path: str) -> bool:
+        """True when this fault applies to a request with this method and path."""
+        return (self.method is None or self.method.upper() == method) and (
+            self.path is None or re.search(self.path, path) is not None
+        )
+
+
+@dataclass
+class RequestRecord:
+    """One request as the sandbox handled it (times are `time.monotonic()` values)."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    status: int | None  # None when the connection was dropped
+    started: float
+    finished: float
+    fault: FaultKind | None
+    key_kind: KeyKind | None  # None when the key was missing or unknown
+
+
+@dataclass
+class _ActiveFault:
+    fault: Fault
+    remaining: int | None
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """werkzeug's handler without the per-request access log on stderr."""
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        """Drop "info" lines (tests and notebooks start many sandboxes); keep errors."""
+        if type != "info":
+            super().log(type, message, *args)
+
+
+class Sandbox:
+    """A local PagerDuty-compatible REST API serving a seeded account over loopback HTTP."""
+
+    api_key = "sandbox-account-key-3f9c2e7a5b1d4086"
+    user_api_key = "sandbox-user-key-8e1b6f3a9d2c4e07"
+    restricted_api_key = "sandbox-restricted-key-c41d7e2a8b95f360"
+
+    def __init__(
+        self,
+        now: datetime | None = None,
+        seed: int = 7,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        *,
+        latency: float = 0.0,
+        past_incidents_enabled: bool = False,
+    ) -> None:
+        if now is None:
+            now = datetime.now(UTC).replace(second=0, microsecond=0)
+        elif now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
+        self.now = now.astimezone(UTC)
+        self.seed = seed
+        self.host = host
+        self.port = port
+        self.latency = latency
+        self.past_incidents_enabled = past_incidents_enabled
+        self.request_log: list[RequestRecord] = []
+        self._faults: list[_ActiveFault] = []
+        self._lock = threading.Lock()
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def account(self) -> SandboxAccount:
+        """The generated data and hidden ground truth (shared, read-only)."""
+        return build_account(self.seed, self.now)
+
+    @property
+    def base_url(self) -> str:
+        """http://host:port of the running server."""
+        if self._server is None:
+            raise RuntimeError("the sandbox is not running; call start() or use `with`")
+        return f"http://{self.host}:{self._server.server_port}"
+
+    # -------------------------------------------------------------- lifecycle
+    def start(self) -> Sandbox:
+        """Build the account and serve it from a background thread."""
+        if self._server is not None:
+            return self
+        self.account  # noqa: B018 - build before the first request, not during it
+        self._server = make_server(
+            self.host, self.port, self._wsgi, threaded=True, request_handler=_QuietHandler
+        )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"pd-sandbox-{self._server.server_port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and free the port."""
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -------------------------------------------------------------- faults
+    def inject(self, fault: Fault) -> None:
+        """Add a fault; faults apply in the order injected, one per request."""
+        with self._lock:
+            self._faults.append(_ActiveFault(fault, fault.times))
+
+    def clear_faults(self) -> None:
+        """Remove every pending fault."""
+        with self._lock:
+            self._faults.clear()
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        with self._lock:
+            for active in self._faults:
+                if active.fault.matches(method, path):
+                    if active.remaining is not None:
+                        active.remaining -= 1
+                        if active.remaining <= 0:
+                            self._faults.remove(active)
+                    return active.fault
+        return None
+
+    # -------------------------------------------------------------- request handling
+    def _key_kind(self, request: Request) -> KeyKind | None:
+        header = request.headers.get("Authorization", "")
+        match = re.fullmatch(r"Token token=(\S+)", header.strip())
+        key = match.group(1) if match else None
+        kinds: dict[str, KeyKind] = {
+            self.api_key: "account",
+            self.user_api_key: "user",
+            self.restricted_api_key: "restricted",
+        }
+        return kinds.get(key) if key else None
+
+    def _answer(self, request: Request, key_kind: KeyKind | None) -> tuple[int, Any]:
+        """(status, JSON body) for a request, as api.pagerduty.com would answer it."""
+        try:
+            if key_kind is None:
+                raise ApiError(
+                    401,
+                    2006,
+                    "Authentication failed",
+                    ["Use a REST API key (not an Events API routing key): Token token=<key>"],
+                )
+            if request.method not in ("GET", "HEAD"):
+                raise ApiError(
+                    403,
+                    2010,
+                    "Access Denied",
+                    ["This API key is read-only: only GET requests are allowed"],
+                )
+            if key_kind == "restricted" and re.match(r"/(schedules|oncalls)\b", request.path):
+                raise ApiError(
+                    403, 2010, "Access Denied", ["This API key cannot read schedules or on-calls"]
+                )
+            ctx = Context(
+                account=self.account,
+                now=self.now,
+                args=request.args,
+                user_id=self.account.user_key_user_id if key_kind == "user" else None,
+                past_incidents_enabled=self.past_incidents_enabled,
+            )
+            return 200, dispatch(request.path, ctx)
+        except ApiError as error:
+            return error.status, error.body()
+
+    def _fault_response(self, fault: Fault) -> Response:
+        status = fault.status or 500
+        code, message = ERROR_NAMES.get(status, (2000, "Internal Server Error"))
+        body = {"error": {"message": message, "code": code, "errors": [f"Injected {status}"]}}
+        response = Response(
+            json.dumps(body, separators=(",", ":")), status=status, content_type=JSON_TYPE
+        )
+        reset = fault.retry_after if fault.retry_after is not None else 1
+        if fault.retry_after is not None:
+            response.headers["Retry-After"] = f"{fault.retry_after:g}"
+        if status == 429:
+            response.headers["ratelimit-limit"] = "960"
+            response.headers["ratelimit-remaining"] = "0"
+            response.headers["ratelimit-reset"] = f"{reset:g}"
+        return response
+
+    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        started = time.monotonic()
+        key_kind = self._key_kind(request)
+        fault = self._take_fault(request.method, request.path)
+        if self.latency:
+            time.sleep(self.latency)
+        status: int | None
+        if fault is not None and fault.kind == "drop":
+            sock: socket.socket = environ["werkzeug.socket"]
+            sock.shutdown(socket.SHUT_RDWR)
+            response, status = Response(b"", status=200), None
+        elif fault is not None and fault.kind == "status":
+            response = self._fault_response(fault)
+            status = response.status_code
+        elif fault is not None and fault.kind == "not_json":
+            response = Response(PROXY_PAGE, status=200, content_type="text/html; charset=utf-8")
+            status = 200
+        else:
+            if fault is not None and fault.kind == "slow":
+                time.sleep(fault.delay or 0)
+            status, body = self._answer(request, key_kind)
+            data = json.dumps(body, separators=(",", ":")).encode()
+            if fault is not None and fault.kind == "truncated":
+                response = Response(data[: len(data) // 2], status=status, content_type=JSON_TYPE)
+                response.headers["Content-Length"] = str(len(data))
+                response.headers["Connection"] = "close"
+            else:
+                response = Response(data, status=status, content_type=JSON_TYPE)
+        record = RequestRecord(
+            method=request.method,
+            path=request.path,
+            query=request.args.to_dict(flat=False),
+            status=status,
+            started=started,
+            finished=time.monotonic(),
+            fault=fault.kind if fault else None,
+            key_kind=key_kind,
+        )
+        with self._lock:
+            self.request_log.append(record)
+        return response(environ, start_response)
+
+
+def serve(port: int = 8080, host: str = "127.0.0.1", now: datetime | None = None) -> None:
+    """Run a sandbox in the foreground until interrupted, printing how to connect."""
+    sandbox = Sandbox(now=now, port=port, host=host).start()
+    print(f"PagerDuty sandbox serving at {sandbox.base_url} (clock: {sandbox.now.isoformat()})")
+    print(f"  account-level key:  {sandbox.api_key}")
+    print(f"  user-level key:     {sandbox.user_api_key}")
+    print(f"  restricted key:     {sandbox.restricted_api_key}")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandbox.stop()
