@@ -3,5 +3,6 @@
 __version__ = "0.1.0"
 
 from pd_toolkit.client import ConnectionCheck, PagerDutyClient
+from pd_toolkit.toolkit import PagerDutyToolkit
 
-__all__ = ["ConnectionCheck", "PagerDutyClient", "__version__"]
+__all__ = ["ConnectionCheck", "PagerDutyClient", "PagerDutyToolkit", "__version__"]

@@ -8,13 +8,14 @@ FIXED_NOW, or from a real account when PAGERDUTY_API_KEY is set.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from langchain_core.messages import ToolCall, ToolMessage
 
-from pd_toolkit import PagerDutyClient
+from pd_toolkit import PagerDutyClient, PagerDutyToolkit
 
 ROOT = Path(__file__).resolve().parents[1]
 OPENAPI_SPEC = ROOT.parent / "shared" / "pagerduty-openapi" / "openapiv3.json"
@@ -70,3 +71,20 @@ def cassette_client(request: pytest.FixtureRequest, record_mode: str) -> Iterato
     else:
         sandbox = request.getfixturevalue("sandbox")
         yield PagerDutyClient(api_key=sandbox.api_key, base_url=sandbox.base_url)
+
+
+@pytest.fixture
+def cassette_toolkit(cassette_client: PagerDutyClient) -> PagerDutyToolkit:
+    """The toolkit on ``cassette_client``, its clock fixed at FIXED_NOW."""
+    return PagerDutyToolkit(client=cassette_client, now=lambda: FIXED_NOW)
+
+
+@pytest.fixture
+def ask(cassette_toolkit: PagerDutyToolkit) -> Callable[..., ToolMessage]:
+    """``ask("pagerduty_get_oncall", team="payments")`` -> the ToolMessage a model would get."""
+    tools = {tool.name: tool for tool in cassette_toolkit.get_tools()}
+
+    def call(name: str, **args: object) -> ToolMessage:
+        return tools[name].invoke(ToolCall(name=name, args=args, id="call-1", type="tool_call"))
+
+    return call

@@ -1,0 +1,240 @@
+"""Names -> PagerDuty objects (teams, services, schedules, escalation policies, users), and
+incident references ("#12345", "12345", an id, a web URL) -> incidents.
+
+Listings are cached per resolver for a short TTL so that a conversation does not re-list the
+account on every tool call. Matching is case-insensitive and tolerant ("payments team" finds
+"Payments"); an unknown or ambiguous name raises an error listing the closest real names.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pd_toolkit.client import PagerDutyClient
+from pd_toolkit.errors import (
+    PagerDutyBadRequestError,
+    PagerDutyError,
+    PagerDutyNotFoundError,
+)
+from pd_toolkit.models import EscalationPolicy, Incident, Schedule, Service, Team, User
+
+Kind = Literal["team", "service", "schedule", "escalation_policy", "user"]
+OBJECT_ID = re.compile(r"^P[A-Z0-9]{6}$")
+INCIDENT_ID = re.compile(r"^[A-Z0-9]{7,20}$")
+INCIDENT_URL = re.compile(
+    r"^https?://[\w.-]+\.pagerduty\.com/incidents/([A-Za-z0-9]+)(?:[/?#].*)?$", re.IGNORECASE
+)
+LISTING_CAP = 2_000
+
+
+@dataclass(frozen=True)
+class _KindSpec:
+    path: str
+    label: str
+    noise: frozenset[str]
+
+
+_GENERIC = {"the", "a", "an", "pagerduty", "pd"}
+KINDS: dict[Kind, _KindSpec] = {
+    "team": _KindSpec("/teams", "team", frozenset({"team", "squad", "group"})),
+    "service": _KindSpec(
+        "/services", "service", frozenset({"service", "svc", "app", "application"})
+    ),
+    "schedule": _KindSpec(
+        "/schedules",
+        "schedule",
+        frozenset({"schedule", "rotation", "on", "call", "oncall", "primary"}),
+    ),
+    "escalation_policy": _KindSpec(
+        "/escalation_policies",
+        "escalation policy",
+        frozenset({"escalation", "policy", "ep"}),
+    ),
+    "user": _KindSpec("/users", "user", frozenset({"user"})),
+}
+
+
+class NameResolutionError(PagerDutyNotFoundError):
+    """An unknown or ambiguous name; the message lists the closest real names."""
+
+    default_hint = "Retry with one of the names or ids listed."
+
+
+class IncidentRefError(PagerDutyBadRequestError):
+    """Text that cannot be an incident reference."""
+
+    default_hint = (
+        "Give an incident number (12345 or #12345), an incident id (e.g. Q2K0YS1M3L1J3B) "
+        "or its web URL (https://<subdomain>.pagerduty.com/incidents/<id>)."
+    )
+
+
+def normalize(name: str) -> str:
+    """Case-folded words: 'Payments-API ' -> 'payments api'."""
+    return " ".join(re.sub(r"[^\w]+|_", " ", name.casefold()).split())
+
+
+def _core(name: str, noise: frozenset[str]) -> str:
+    """A normalized name without generic words: 'the payments team' -> 'payments'."""
+    words = [w for w in normalize(name).split() if w not in noise and w not in _GENERIC]
+    return " ".join(words) or normalize(name)
+
+
+def _describe(obj: dict[str, Any]) -> str:
+    return f'"{obj.get("name") or obj.get("summary")}" ({obj.get("id")})'
+
+
+def match_name(name: str, candidates: Sequence[dict[str, Any]], kind: Kind) -> dict[str, Any]:
+    """The one candidate ``name`` means; raises NameResolutionError when none or several do."""
+    spec = KINDS[kind]
+    wanted, wanted_core = normalize(name), _core(name, spec.noise)
+    named = [(c, str(c.get("name") or c.get("summary") or "")) for c in candidates]
+    tests: list[Callable[[str], bool]] = [
+        lambda n: normalize(n) == wanted,
+        lambda n: _core(n, spec.noise) == wanted_core,
+        lambda n: f" {wanted_core} " in f" {normalize(n)} ",
+        lambda n: normalize(n).startswith(wanted_core),
+    ]
+    for test in tests:
+        hits = [c for c, n in named if n and test(n)]
+        if len(hits) == 1:
+            return hits[0]
+        if hits:
+            shown = ", ".join(_describe(c) for c in hits[:8])
+            more = f" and {len(hits) - 8} more" if len(hits) > 8 else ""
+            raise NameResolutionError(
+                f"{name!r} matches {len(hits)} {spec.label} names: {shown}{more}",
+                hint=f"Retry with the exact {spec.label} name or its id.",
+            )
+    by_label = {normalize(n): c for c, n in named if n}
+    close = difflib.get_close_matches(wanted_core, list(by_label), n=5, cutoff=0.5)
+    close += [
+        n
+        for n in difflib.get_close_matches(wanted, list(by_label), n=5, cutoff=0.5)
+        if n not in close
+    ]
+    if close:
+        listed = "closest: " + ", ".join(_describe(by_label[n]) for n in close[:5])
+    elif by_label:
+        some = sorted(by_label)[:10]
+        listed = "known: " + ", ".join(_describe(by_label[n]) for n in some)
+    else:
+        listed = f"the account has no {spec.label} this key can see"
+    raise NameResolutionError(
+        f"No {spec.label} named {name!r} ({listed})",
+        hint=f"Retry with one of these {spec.label} names or ids.",
+    )
+
+
+def parse_incident_ref(ref: str | int) -> str:
+    """'#12345' / '12345' / an id / a web URL -> what GET /incidents/{x} accepts."""
+    text = str(ref).strip()
+    if url := INCIDENT_URL.match(text):
+        return url.group(1).upper()
+    bare = re.sub(r"^(?:incident\s*)?", "", text, flags=re.IGNORECASE).strip()
+    if bare.startswith("#"):
+        number = bare[1:].strip()
+        if number.isdigit() and int(number) > 0:
+            return str(int(number))
+        raise IncidentRefError(
+            f"{text!r} is not an incident number: after '#' give digits only, e.g. #12345"
+        )
+    if bare.isdigit() and int(bare) > 0:
+        return str(int(bare))
+    if INCIDENT_ID.match(bare.upper()) and any(ch.isalpha() for ch in bare):
+        return bare.upper()
+    if "://" in text:
+        raise IncidentRefError(f"{text!r} is not a PagerDuty incident URL")
+    raise IncidentRefError(f"{text!r} is not an incident number, id or URL")
+
+
+class Resolver:
+    """Resolves names and incident references through one client, caching listings for
+    ``ttl`` seconds (clock injectable for tests). Thread-safe; share one per conversation."""
+
+    def __init__(
+        self,
+        client: PagerDutyClient,
+        *,
+        ttl: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.ttl = ttl
+        self.clock = clock
+        self._cache: dict[Kind, tuple[float, list[dict[str, Any]]]] = {}
+        self._lock = threading.Lock()
+
+    def listing(self, kind: Kind) -> list[dict[str, Any]]:
+        """Every object of a kind (1 request per 100, then cached for ``ttl`` seconds)."""
+        with self._lock:
+            cached = self._cache.get(kind)
+            if cached and self.clock() - cached[0] < self.ttl:
+                return cached[1]
+        items = list(self.client.iter_all(KINDS[kind].path, max_items=LISTING_CAP))
+        with self._lock:
+            self._cache[kind] = (self.clock(), items)
+        return items
+
+    def find(self, kind: Kind, name_or_id: str) -> dict[str, Any]:
+        """The raw object a name or id means. An id costs nothing unless it is unknown to a
+        cached listing, where it is returned as a bare reference."""
+        text = name_or_id.strip()
+        if not text:
+            raise NameResolutionError(f"Empty {KINDS[kind].label} name")
+        cached = self._cache.get(kind)
+        if OBJECT_ID.match(text):
+            if cached:
+                known = next((o for o in cached[1] if o.get("id") == text), None)
+                if known:
+                    return known
+            return {"id": text, "type": kind}
+        return match_name(text, self.listing(kind), kind)
+
+    def team(self, name_or_id: str) -> Team:
+        return Team.model_validate(self.find("team", name_or_id))
+
+    def service(self, name_or_id: str) -> Service:
+        return Service.model_validate(self.find("service", name_or_id))
+
+    def schedule(self, name_or_id: str) -> Schedule:
+        return Schedule.model_validate(self.find("schedule", name_or_id))
+
+    def escalation_policy(self, name_or_id: str) -> EscalationPolicy:
+        return EscalationPolicy.model_validate(self.find("escalation_policy", name_or_id))
+
+    def user(self, name_or_id: str) -> User:
+        return User.model_validate(self.find("user", name_or_id))
+
+    def incident(self, ref: str | int, include: Sequence[str] = ()) -> Incident:
+        """GET /incidents/{id or number} (1 request), ``include[]`` embedded."""
+        key = parse_incident_ref(ref)
+        params = {"include[]": list(include)} if include else None
+        try:
+            body = self.client.get(f"/incidents/{key}", params)
+        except PagerDutyNotFoundError:
+            shown = f"#{key}" if key.isdigit() else key
+            raise PagerDutyNotFoundError(
+                f"No incident {shown} in this PagerDuty account",
+                hint="Check the number or id; list recent incidents to find it.",
+                status=404,
+            ) from None
+        incident = Incident.model_validate(body.get("incident") or {})
+        if not incident.id:
+            raise PagerDutyError(f"PagerDuty answered GET /incidents/{key} without an incident")
+        return incident
+
+    def incident_id(self, ref: str | int) -> tuple[str, Incident | None]:
+        """An incident's id: free for an id or URL, 1 request for a number (the incident
+        fetched is returned too)."""
+        key = parse_incident_ref(ref)
+        if key.isdigit():
+            incident = self.incident(key)
+            return str(incident.id), incident
+        return key, None

@@ -1,0 +1,71 @@
+"""PagerDutyToolkit: the tools, sharing one client, one name cache and one clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from langchain_core.tools import BaseTool, BaseToolkit
+from pydantic import ConfigDict, Field, PrivateAttr, field_validator
+
+from pd_toolkit.client import PagerDutyClient
+from pd_toolkit.resolve import Resolver
+from pd_toolkit.tools import TOOL_CLASSES
+
+
+class PagerDutyToolkit(BaseToolkit):
+    """Read-only PagerDuty tools for LangChain/LangGraph agents.
+
+    ``time_zone`` sets where "today"/"this week" begin (IANA name, default UTC); ``now`` is
+    an optional clock for tests; ``tools`` keeps only the named tools (a shorter list helps a
+    model choose); ``cache_ttl`` is how long name listings are reused, in seconds.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    client: PagerDutyClient
+    time_zone: str = "UTC"
+    now: Callable[[], datetime] | None = None
+    tools: list[str] | None = Field(default=None, description="Tool names to keep; None = all.")
+    cache_ttl: float = 300.0
+    _resolver: Resolver = PrivateAttr()
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"Unknown time zone {value!r}; use an IANA name such as UTC") from None
+        return value
+
+    @field_validator("tools")
+    @classmethod
+    def _known_tools(cls, value: list[str] | None) -> list[str] | None:
+        known = {tool.model_fields["name"].default for tool in TOOL_CLASSES}
+        unknown = sorted(set(value or ()) - known)
+        if unknown:
+            raise ValueError(f"Unknown tool names {unknown}; choose from {sorted(known)}")
+        return value
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._resolver = Resolver(self.client, ttl=self.cache_ttl)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> PagerDutyToolkit:
+        """Build on PagerDutyClient.from_env (PAGERDUTY_API_KEY, PAGERDUTY_REGION, ...)."""
+        return cls(client=PagerDutyClient.from_env(environ), **kwargs)
+
+    def get_tools(self) -> list[BaseTool]:
+        shared = {
+            "client": self.client,
+            "resolver": self._resolver,
+            "time_zone": self.time_zone,
+            "now": self.now,
+        }
+        tools: list[BaseTool] = [tool_class(**shared) for tool_class in TOOL_CLASSES]
+        if self.tools is not None:
+            tools = [tool for tool in tools if tool.name in self.tools]
+        return tools

@@ -1,0 +1,186 @@
+"""Name and incident-reference resolution: tolerant matching, precise errors, a TTL cache."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pytest
+
+from pd_toolkit.errors import PagerDutyNotFoundError
+from pd_toolkit.resolve import (
+    IncidentRefError,
+    NameResolutionError,
+    Resolver,
+    match_name,
+    parse_incident_ref,
+)
+
+TEAMS = [
+    {"id": "PTEAM01", "name": "Payments"},
+    {"id": "PTEAM02", "name": "Platform Infrastructure"},
+    {"id": "PTEAM03", "name": "Search"},
+    {"id": "PTEAM04", "name": "Mobile Apps"},
+]
+SERVICES = [
+    {"id": "PSVC001", "name": "checkout"},
+    {"id": "PSVC002", "name": "checkout-worker"},
+    {"id": "PSVC003", "name": "payments-api"},
+    {"id": "PSVC004", "name": "payments-ledger"},
+    {"id": "PSVC005", "name": "Search Indexer"},
+]
+
+USERS = [
+    {"id": "PUSR001", "name": "Ann Lee", "email": "ann@example.com"},
+    {"id": "PUSR002", "name": "Bob Stone", "email": "bob@example.com"},
+]
+
+
+class FakeClient:
+    """Just enough of PagerDutyClient: listings, GET /incidents/{x}, a request counter."""
+
+    def __init__(self) -> None:
+        self.request_count = 0
+        self.lists = {"/teams": TEAMS, "/services": SERVICES, "/users": USERS}
+
+    def iter_all(
+        self, path: str, params: Mapping[str, Any] | None = None, max_items: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        self.request_count += 1
+        yield from self.lists[path]
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        self.request_count += 1
+        if path == "/incidents/1234":
+            return {"incident": {"id": "Q0INCIDENT0001", "incident_number": 1234}}
+        raise PagerDutyNotFoundError("No such PagerDuty resource")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "expected"),
+    [
+        ("team", "payments", "PTEAM01"),
+        ("team", "PAYMENTS", "PTEAM01"),
+        ("team", "payments team", "PTEAM01"),
+        ("team", "the Payments Team", "PTEAM01"),
+        ("team", "platform", "PTEAM02"),
+        ("team", "mobile", "PTEAM04"),
+        ("service", "checkout", "PSVC001"),
+        ("service", "Checkout service", "PSVC001"),
+        ("service", "payments api", "PSVC003"),
+        ("service", "payments_ledger", "PSVC004"),
+        ("service", "search", "PSVC005"),
+    ],
+)
+def test_tolerant_matching(kind: str, name: str, expected: str) -> None:
+    candidates = TEAMS if kind == "team" else SERVICES
+    assert match_name(name, candidates, kind)["id"] == expected  # type: ignore[arg-type]
+
+
+def test_ambiguous_name_lists_the_candidates() -> None:
+    with pytest.raises(NameResolutionError) as caught:
+        match_name("payments", SERVICES, "service")
+    text = str(caught.value)
+    assert "matches 2 service names" in text
+    assert '"payments-api" (PSVC003)' in text and '"payments-ledger" (PSVC004)' in text
+    assert "exact service name or its id" in text
+
+
+def test_unknown_name_lists_the_closest_real_names() -> None:
+    with pytest.raises(NameResolutionError) as caught:
+        match_name("paymnets", TEAMS, "team")
+    text = str(caught.value)
+    assert "No team named 'paymnets'" in text
+    assert '"Payments" (PTEAM01)' in text
+    assert isinstance(caught.value, PagerDutyNotFoundError)
+
+
+def test_unknown_name_without_close_matches_lists_known_names() -> None:
+    with pytest.raises(NameResolutionError, match=r"known: .*Mobile Apps"):
+        match_name("zzzz", TEAMS, "team")
+
+
+def test_listing_is_cached_for_the_ttl() -> None:
+    client, clock = FakeClient(), Clock()
+    resolver = Resolver(client, ttl=300, clock=clock)  # type: ignore[arg-type]
+    assert resolver.team("payments").id == "PTEAM01"
+    assert resolver.team("search").name == "Search"
+    assert client.request_count == 1
+    clock.now = 299
+    resolver.team("platform")
+    assert client.request_count == 1
+    clock.now = 301
+    resolver.team("platform")
+    assert client.request_count == 2
+
+
+def test_ids_pass_through_without_requests() -> None:
+    client = FakeClient()
+    resolver = Resolver(client)  # type: ignore[arg-type]
+    assert resolver.service("PABC123").id == "PABC123"
+    assert client.request_count == 0
+    resolver.listing("service")
+    assert resolver.service("PSVC001").name == "checkout"  # a cached id gains its name
+    assert client.request_count == 1
+
+
+@pytest.mark.parametrize(
+    ("ref", "expected"),
+    [
+        ("12345", "12345"),
+        ("#12345", "12345"),
+        (" # 42 ", "42"),
+        (12345, "12345"),
+        ("incident #7", "7"),
+        ("Q2K0YS1M3L1J3B", "Q2K0YS1M3L1J3B"),
+        ("q2k0ys1m3l1j3b", "Q2K0YS1M3L1J3B"),
+        ("PT4KHLK", "PT4KHLK"),
+        ("https://acme.pagerduty.com/incidents/Q2K0YS1M3L1J3B", "Q2K0YS1M3L1J3B"),
+        ("https://acme.eu.pagerduty.com/incidents/Q2K0YS1M3L1J3B/timeline?x=1", "Q2K0YS1M3L1J3B"),
+    ],
+)
+def test_incident_refs(ref: str | int, expected: str) -> None:
+    assert parse_incident_ref(ref) == expected
+
+
+@pytest.mark.parametrize(
+    ("ref", "message"),
+    [
+        ("#abc", "'#abc' is not an incident number: after '#' give digits only"),
+        ("#", "after '#' give digits"),
+        ("#0", "after '#' give digits"),
+        ("abc", "'abc' is not an incident number, id or URL"),
+        ("", "is not an incident number, id or URL"),
+        ("https://example.com/incidents/Q1", "is not a PagerDuty incident URL"),
+        ("-5", "is not an incident number"),
+    ],
+)
+def test_bad_incident_refs_are_precise(ref: str, message: str) -> None:
+    with pytest.raises(IncidentRefError, match=message) as caught:
+        parse_incident_ref(ref)
+    assert "#12345" in str(caught.value)  # the hint shows the accepted forms
+
+
+def test_incident_lookup_and_not_found() -> None:
+    client = FakeClient()
+    resolver = Resolver(client)  # type: ignore[arg-type]
+    assert resolver.incident("#1234").id == "Q0INCIDENT0001"
+    assert resolver.incident_id("Q0INCIDENT0001") == ("Q0INCIDENT0001", None)
+    assert client.request_count == 1
+    with pytest.raises(PagerDutyNotFoundError, match="No incident #999 in this PagerDuty"):
+        resolver.incident("999")
+
+
+def test_every_kind_resolves_to_its_model() -> None:
+    resolver = Resolver(FakeClient())  # type: ignore[arg-type]
+    assert resolver.user("ann").email == "ann@example.com"
+    assert resolver.team("Search").id == "PTEAM03"
+    assert resolver.service("checkout worker").id == "PSVC002"
