@@ -1,0 +1,40 @@
+"""Similar-incident search: ranked, explained past incidents and their pattern, on any plan.
+
+``find_similar_incidents`` fetches the window's history (time-sliced, cached per client),
+ranks it locally (normalised titles, TF-IDF word + char n-grams, same service, recency,
+optionally PagerDuty's past_incidents score and any LangChain ``Embeddings``), fetches how the
+top matches were resolved, and summarises the pattern. ``render_similar_incidents`` turns the
+result into compact text for a model.
+"""
+
+from pd_toolkit.history.fetch import clear_history_cache, fetch_incidents
+from pd_toolkit.history.models import (
+    HistoryQuery,
+    IncidentRecord,
+    Pattern,
+    Resolution,
+    ResolverCount,
+    SimilarIncident,
+    SimilarIncidents,
+)
+from pd_toolkit.history.normalize import normalize_title
+from pd_toolkit.history.ranking import CandidateIndex, EmbeddingsLike
+from pd_toolkit.history.render import render_similar_incidents
+from pd_toolkit.history.search import find_similar_incidents
+
+__all__ = [
+    "CandidateIndex",
+    "EmbeddingsLike",
+    "HistoryQuery",
+    "IncidentRecord",
+    "Pattern",
+    "Resolution",
+    "ResolverCount",
+    "SimilarIncident",
+    "SimilarIncidents",
+    "clear_history_cache",
+    "fetch_incidents",
+    "find_similar_incidents",
+    "normalize_title",
+    "render_similar_incidents",
+]

@@ -1,0 +1,64 @@
+"""Title normalisation: strip the parts of an incident title that vary between recurrences.
+
+Two alerts of one failure mode differ in hosts, pods, ids, numbers and quoted values
+("Disk 91% full on db-7.prod.internal" / "Disk 97% full on db-2.prod.internal"); removing those
+leaves the stable template, which is what similarity should compare.
+"""
+
+from __future__ import annotations
+
+import re
+
+_RULES: list[tuple[re.Pattern[str], str]] = [
+    # Quoted values: "...", '...', `...` (error messages, query text, user input).
+    (re.compile(r"\"[^\"]*\"|'[^'\s][^']*'|`[^`]*`|“[^”]*”"), " "),
+    # URLs and paths with a scheme.
+    (re.compile(r"\b[a-z][a-z0-9+.-]*://\S+"), " "),
+    # Email addresses.
+    (re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"), " "),
+    # UUIDs.
+    (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"), " "),
+    # Fully qualified host names (three or more labels): db-7.prod.internal -> removed.
+    (re.compile(r"\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9][a-z0-9-]*){2,}\b"), " "),
+    # IPv4 (optional port or CIDR), AWS-style ip-10-0-3-17 names, and IPv6.
+    (re.compile(r"\b(?:ip-)?\d{1,3}(?:[.-]\d{1,3}){3}(?::\d+|/\d{1,2})?\b"), " "),
+    (re.compile(r"(?<![\w:])[0-9a-f]{0,4}(?::{1,2}[0-9a-f]{1,4}){2,7}(?![\w:])"), " "),
+    # Kubernetes pod names: keep the workload, drop the replicaset hash and pod suffix.
+    (re.compile(r"\b([a-z][a-z0-9-]*?)-[a-z0-9]{6,10}-[a-z0-9]{5}\b"), r"\1"),
+    # Hex ids (0x..., git shas, request ids): six or more hex chars with a digit in them.
+    (re.compile(r"\b(?:0x[0-9a-f]+|(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{6,})\b"), " "),
+    # Other opaque ids: eight or more word chars mixing letters and digits.
+    (re.compile(r"\b(?=\w*\d)(?=\w*[a-z])\w{8,}\b"), " "),
+    # Numbers with optional decimals and units, and percentages (91%, 2.5s, 512mb, 3x).
+    (
+        re.compile(
+            r"(?<![a-z0-9_])\d+(?:[.,]\d+)*\s*(?:%|ms|s|sec|m|min|h|d|[kmgt]i?b|x)?(?![a-z])"
+        ),
+        " ",
+    ),
+]
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+STOP_WORDS = frozenset(
+    "a an and are as at be by for from has have in is it of on or the to was were with".split()  # noqa: SIM905
+)
+
+
+def normalize_title(title: str) -> str:
+    """Lower-case ``title`` and remove its variable parts; words joined by single spaces."""
+    text = title.lower()
+    for pattern, replacement in _RULES:
+        text = pattern.sub(replacement, text)
+    return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+def content_terms(normalized: str) -> list[str]:
+    """The words of a normalised title that carry meaning (no stop words), in order."""
+    return [word for word in normalized.split() if word not in STOP_WORDS and len(word) > 1]
+
+
+def shared_terms(normalized_query: str, normalized_title: str, limit: int = 6) -> list[str]:
+    """The query's content words that the title also has (why a match matched)."""
+    title_terms = set(content_terms(normalized_title))
+    shared = dict.fromkeys(t for t in content_terms(normalized_query) if t in title_terms)
+    return list(shared)[:limit]

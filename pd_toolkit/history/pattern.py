@@ -1,0 +1,74 @@
+"""The pattern a set of similar incidents forms: how often, when, how long, who fixes it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from statistics import median
+
+from pd_toolkit.history.models import IncidentRecord, Pattern, Resolution, ResolverCount
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MIN_FOR_RECURRENCE = 3
+WEEKDAY_SHARE = 0.4  # uniform would be 1/7 ~ 0.14
+HOURS_SHARE = 0.5  # uniform would be 2/24 ~ 0.08
+HOURS_SPAN = 2
+
+
+def busiest_weekday(records: Sequence[IncidentRecord]) -> str | None:
+    """The weekday (UTC) holding at least 40% of the incidents, if any."""
+    if len(records) < MIN_FOR_RECURRENCE:
+        return None
+    day, count = Counter(r.created_at.weekday() for r in records).most_common(1)[0]
+    return WEEKDAYS[day] if count / len(records) >= WEEKDAY_SHARE else None
+
+
+def busiest_hours(records: Sequence[IncidentRecord]) -> str | None:
+    """The 2-hour UTC window (e.g. '02:00-04:00') holding at least half the incidents, if any."""
+    if len(records) < MIN_FOR_RECURRENCE:
+        return None
+    per_hour = Counter(r.created_at.hour for r in records)
+    counts = {h: sum(per_hour[(h + k) % 24] for k in range(HOURS_SPAN)) for h in range(24)}
+    start = max(range(24), key=lambda h: (counts[h], -h))
+    if counts[start] / len(records) < HOURS_SHARE:
+        return None
+    return f"{start:02d}:00-{(start + HOURS_SPAN) % 24:02d}:00"
+
+
+def _resolvers(
+    records: Sequence[IncidentRecord], resolutions: Sequence[Resolution]
+) -> list[ResolverCount]:
+    """Who resolved them: last_status_change_by of every resolved one, else the fetched notes."""
+    names = [r.resolved_by for r in records if r.resolved_by]
+    if not names:
+        names = [res.by for res in resolutions if res.by]
+    return [ResolverCount(name=n, count=c) for n, c in Counter(names).most_common(3)]
+
+
+def summarize_pattern(
+    records: Sequence[IncidentRecord],
+    *,
+    window_days: int,
+    resolutions: Sequence[Resolution] = (),
+) -> Pattern:
+    """Summarise the similar incidents ``records`` (all above the threshold) of a window."""
+    if not records:
+        return Pattern(count=0, window_days=window_days)
+    created = sorted(r.created_at for r in records)
+    durations = [d for r in records if (d := r.time_to_resolve_seconds) is not None]
+    weekday, hours = busiest_weekday(records), busiest_hours(records)
+    recurrence = f"{len(records)} time{'s' if len(records) != 1 else ''} in {window_days} days"
+    when = " ".join(part for part in (f"{weekday}s" if weekday else "", hours or "") if part)
+    if when:
+        recurrence += f", mostly {when} UTC"
+    return Pattern(
+        count=len(records),
+        window_days=window_days,
+        first_seen=created[0],
+        last_seen=created[-1],
+        median_time_to_resolve_seconds=median(durations) if durations else None,
+        resolvers=_resolvers(records, resolutions),
+        busiest_weekday=weekday,
+        busiest_hours_utc=hours,
+        recurrence=recurrence,
+    )

@@ -1,0 +1,281 @@
+"""find_similar_incidents: "has this happened before, and how was it fixed?" on any plan."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pd_toolkit.client import PagerDutyClient
+from pd_toolkit.errors import PagerDutyError, PagerDutyPlanError
+from pd_toolkit.history.fetch import ClientCache, cache_for, get_history
+from pd_toolkit.history.models import (
+    HistoryQuery,
+    IncidentRecord,
+    Resolution,
+    SimilarIncident,
+    SimilarIncidents,
+)
+from pd_toolkit.history.normalize import normalize_title, shared_terms
+from pd_toolkit.history.pattern import summarize_pattern
+from pd_toolkit.history.ranking import MIN_SIMILARITY, EmbeddingsLike, ScoredCandidate
+
+DEFAULT_WINDOW_DAYS = 180
+DEFAULT_LIMIT = 5
+MAX_LIMIT = 50
+CACHE_TTL_SECONDS = 600.0
+PAST_INCIDENTS_LIMIT = 100
+PLAN_NOTICE = (
+    "PagerDuty's past_incidents needs the Event Intelligence or Digital Operations plan "
+    "(HTTP 402); ranked locally instead."
+)
+
+
+def _as_incident(incident: Mapping[str, Any]) -> dict[str, Any]:
+    """Accept the body of GET /incidents/{id} ({"incident": {...}}) or the incident itself."""
+    inner = incident.get("incident")
+    return dict(inner) if isinstance(inner, Mapping) else dict(incident)
+
+
+def _past_incident_scores(
+    client: PagerDutyClient, cache: ClientCache, incident_id: str, ttl: float, notices: list[str]
+) -> dict[str, float]:
+    """PagerDuty's own past_incidents scores for ``incident_id``; {} on 402 (with a notice)."""
+    now = time.monotonic()
+    refused = cache.past_incidents_refused_at
+    if refused is not None and now - refused < ttl:
+        notices.append(PLAN_NOTICE)
+        return {}
+    cached = cache.past_scores.get(incident_id)
+    if cached is not None and now - cached[0] < ttl:
+        return cached[1]
+    try:
+        body = client.get(
+            f"/incidents/{incident_id}/past_incidents", {"limit": PAST_INCIDENTS_LIMIT}
+        )
+    except PagerDutyPlanError:
+        cache.past_incidents_refused_at = now
+        notices.append(PLAN_NOTICE)
+        return {}
+    except PagerDutyError as exc:
+        notices.append(f"PagerDuty's past_incidents failed ({exc.message}); ranked locally.")
+        return {}
+    scores: dict[str, float] = {}
+    for item in body.get("past_incidents") or []:
+        ref, score = item.get("incident") or {}, item.get("score")
+        if isinstance(ref, dict) and ref.get("id") and isinstance(score, int | float):
+            scores[str(ref["id"])] = float(score)
+    cache.past_scores[incident_id] = (now, scores)
+    return scores
+
+
+def _when(item: Mapping[str, Any]) -> str:
+    return str(item.get("created_at") or "")
+
+
+def fetch_resolution(client: PagerDutyClient, record: IncidentRecord) -> Resolution | None:
+    """How ``record`` was resolved: its last note, else its resolve log entry (1-2 requests)."""
+    notes = client.get(f"/incidents/{record.id}/notes").get("notes") or []
+    notes = [n for n in notes if isinstance(n, dict) and n.get("content")]
+    if notes:
+        note = max(notes, key=_when)
+        user = note.get("user") or {}
+        return Resolution(
+            source="note",
+            summary=str(note["content"]),
+            by=user.get("summary") if isinstance(user, dict) else None,
+            at=note.get("created_at"),
+        )
+    if record.status != "resolved":
+        return None
+    entries = client.get(
+        f"/incidents/{record.id}/log_entries", {"is_overview": "true", "limit": 100}
+    ).get("log_entries")
+    resolves = [
+        e for e in entries or [] if isinstance(e, dict) and e.get("type") == "resolve_log_entry"
+    ]
+    if not resolves:
+        return None
+    entry = max(resolves, key=_when)
+    agent = entry.get("agent") or {}
+    return Resolution(
+        source="log_entry",
+        summary=str(entry.get("summary") or "Resolved"),
+        by=agent.get("summary") if isinstance(agent, dict) else None,
+        at=entry.get("created_at"),
+    )
+
+
+def _resolutions(
+    client: PagerDutyClient,
+    cache: ClientCache,
+    records: Sequence[IncidentRecord],
+    ttl: float,
+    notices: list[str],
+) -> dict[str, Resolution | None]:
+    """Resolutions of the top matches, cached for ``ttl`` seconds."""
+    now = time.monotonic()
+    found: dict[str, Resolution | None] = {}
+    missing: list[IncidentRecord] = []
+    for record in records:
+        cached = cache.resolutions.get(record.id)
+        if cached is not None and now - cached[0] < ttl:
+            found[record.id] = cached[1]
+        else:
+            missing.append(record)
+    if not missing:
+        return found
+    failures: list[str] = []
+    for record in missing:  # sequential: few requests, and vcrpy cassettes are not thread-safe
+        try:
+            resolution = fetch_resolution(client, record)
+        except PagerDutyError as exc:
+            failures.append(exc.message)
+            resolution = None
+        found[record.id] = resolution
+        cache.resolutions[record.id] = (now, resolution)
+    if failures:
+        notices.append(f"How {len(failures)} match(es) were resolved is unknown: {failures[0]}.")
+    return found
+
+
+def _match(
+    candidate: ScoredCandidate, normalized_query: str, resolution: Resolution | None
+) -> SimilarIncident:
+    record = candidate.record
+    return SimilarIncident(
+        number=record.number,
+        id=record.id,
+        title=record.title,
+        service_id=record.service_id,
+        service_name=record.service_name,
+        created_at=record.created_at,
+        status=record.status,
+        time_to_resolve_seconds=record.time_to_resolve_seconds,
+        html_url=record.html_url,
+        score=candidate.score,
+        similarity=candidate.similarity,
+        pagerduty_score=candidate.pagerduty_score,
+        shared_terms=shared_terms(normalized_query, record.normalized),
+        same_service=candidate.same_service,
+        resolution=resolution,
+    )
+
+
+def find_similar_incidents(
+    client: PagerDutyClient,
+    incident: Mapping[str, Any] | None = None,
+    *,
+    text: str | None = None,
+    service_ids: Sequence[str] = (),
+    team_ids: Sequence[str] = (),
+    all_services: bool = False,
+    window_days: int = DEFAULT_WINDOW_DAYS,
+    limit: int = DEFAULT_LIMIT,
+    now: datetime | None = None,
+    embeddings: EmbeddingsLike | None = None,
+    use_past_incidents: bool = True,
+    min_similarity: float = MIN_SIMILARITY,
+    cache_ttl: float = CACHE_TTL_SECONDS,
+) -> SimilarIncidents:
+    """Rank the incidents of the last ``window_days`` by similarity to ``incident`` or ``text``.
+
+    ``incident`` is an incident as returned by GET /incidents/{id} (wrapped or not); ``text``
+    is free text. Scope: ``service_ids``/``team_ids`` when given, else every service when
+    ``all_services`` or for free text, else the incident's service. The history is cached per
+    client for ``cache_ttl`` seconds. ``requests_used`` is the client's request count delta
+    (other threads using the same client at the same time inflate it).
+    """
+    if (incident is None) == (text is None):
+        raise ValueError("Give exactly one of incident (an incident object) or text")
+    if text is not None and not text.strip():
+        raise ValueError("text is empty: describe the problem, e.g. 'postgres pool exhausted'")
+    if not 1 <= window_days <= 3650:
+        raise ValueError("window_days must be between 1 and 3650")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValueError(f"limit must be between 1 and {MAX_LIMIT}")
+    requests_before = client.request_count
+    until = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    since = until - timedelta(days=window_days)
+    record = IncidentRecord.from_api(_as_incident(incident)) if incident is not None else None
+    query_text = record.title if record is not None else str(text).strip()
+    normalized = normalize_title(query_text)
+    if service_ids or team_ids:
+        services, teams = tuple(service_ids), tuple(team_ids)
+    elif all_services or record is None or record.service_id is None:
+        services, teams = (), ()
+    else:
+        services, teams = (record.service_id,), ()
+    scope = (
+        " + ".join(
+            part
+            for part in (
+                f"services {', '.join(services)}" if services else "",
+                f"teams {', '.join(teams)}" if teams else "",
+            )
+            if part
+        )
+        or "all services"
+    )
+
+    history, from_cache = get_history(
+        client,
+        since=since,
+        until=until,
+        window_days=window_days,
+        service_ids=services,
+        team_ids=teams,
+        ttl=cache_ttl,
+    )
+    cache = cache_for(client)
+    notices: list[str] = []
+    pd_scores = (
+        _past_incident_scores(client, cache, record.id, cache_ttl, notices)
+        if record is not None and use_past_incidents
+        else {}
+    )
+    ranked = history.index.rank(
+        normalized,
+        now=until,
+        service_id=record.service_id if record is not None else None,
+        exclude_ids=frozenset({record.id}) if record is not None else frozenset(),
+        pagerduty_scores=pd_scores,
+        embeddings=embeddings,
+        min_similarity=min_similarity,
+    )
+    top = ranked[:limit]
+    resolutions = _resolutions(client, cache, [c.record for c in top], cache_ttl, notices)
+    candidates = len(history.records) - (
+        record is not None and any(r.id == record.id for r in history.records)
+    )
+    if candidates == 0:
+        notices.append(f"No incidents in {scope} in the last {window_days} days.")
+    elif not ranked:
+        notices.append(
+            f"None of the {candidates} incidents in the window is similar enough "
+            f"(similarity below {min_similarity:.2f})."
+        )
+    return SimilarIncidents(
+        query=HistoryQuery(
+            kind="incident" if record is not None else "text",
+            text=query_text,
+            normalized=normalized,
+            incident_id=record.id if record is not None else None,
+            incident_number=record.number if record is not None else None,
+            service_id=record.service_id if record is not None else None,
+            scope=scope,
+            since=since,
+            until=until,
+        ),
+        candidates=candidates,
+        matches=[_match(c, normalized, resolutions.get(c.record.id)) for c in top],
+        pattern=summarize_pattern(
+            [c.record for c in ranked],
+            window_days=window_days,
+            resolutions=[r for r in resolutions.values() if r is not None],
+        ),
+        notices=notices,
+        requests_used=client.request_count - requests_before,
+        from_cache=from_cache,
+    )
