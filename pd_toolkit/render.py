@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from itertools import groupby
 from typing import Any
 
+from pd_toolkit.history.models import SimilarIncident, SimilarIncidents
 from pd_toolkit.models import (
     Alert,
     ChangeEvent,
@@ -461,4 +462,74 @@ def render_changes(result: ChangeList, tz: tzinfo = UTC) -> str:
         lines += [change_line(c, tz, before=trigger) for c in unseen]
     if result.related_note:
         lines.append(result.related_note)
+    return "\n".join(lines)
+
+
+# -- similar incidents -------------------------------------------------------------------------
+
+
+def _seconds(seconds: float | None) -> timedelta | None:
+    return None if seconds is None else timedelta(seconds=seconds)
+
+
+def similar_line(rank: int, match: SimilarIncident, tz: tzinfo = UTC) -> str:
+    """One match: who, what, when, how long, why it matched and how it was fixed."""
+    number = f"#{match.number} " if match.number is not None else ""
+    status = (
+        f"resolved in {fmt_duration(_seconds(match.time_to_resolve_seconds))}"
+        if match.status == "resolved"
+        else match.status
+    )
+    why = [f"similarity {match.similarity:.2f}"]
+    if match.same_service:
+        why.append("same service")
+    if match.shared_terms:
+        why.append("shared: " + ", ".join(match.shared_terms))
+    if match.pagerduty_score is not None:
+        why.append(f"PagerDuty score {match.pagerduty_score:g}")
+    parts = [
+        f"{rank}. {number}{match.id} {quote_untrusted(match.title)}",
+        f"service {clean_name(match.service_name or '?', 40)} ({match.service_id or '?'})",
+        fmt_time(match.created_at, tz),
+        status,
+        f"score {match.score:.2f}",
+        "why: " + "; ".join(why),
+    ]
+    if match.resolution is not None:
+        by = f" by {clean_name(match.resolution.by, 40)}" if match.resolution.by else ""
+        kind = "note" if match.resolution.source == "note" else "resolve log entry"
+        parts.append(f"fix ({kind}{by}): {quote_untrusted(match.resolution.summary, 160)}")
+    return " | ".join(parts)
+
+
+def render_similar_incidents(result: SimilarIncidents, tz: tzinfo = UTC) -> str:
+    """Header, one line per match, the pattern, and any notices (e.g. the 402 fallback)."""
+    query = result.query
+    if query.kind == "incident":
+        number = f"#{query.incident_number} " if query.incident_number is not None else ""
+        subject = f"incident {number}{query.incident_id} {quote_untrusted(query.text)}"
+    else:
+        subject = f"text {quote_untrusted(query.text)}"
+    lines = [
+        f"Similar incidents to {subject}: {len(result.matches)} shown of {result.pattern.count} "
+        f"similar among {result.candidates} incidents in {query.scope}, "
+        f"{query.since:%Y-%m-%d}..{query.until:%Y-%m-%d} "
+        f"({result.requests_used} API requests{', history cached' if result.from_cache else ''})"
+    ]
+    lines += [similar_line(i, m, tz) for i, m in enumerate(result.matches, start=1)]
+    pattern = result.pattern
+    if pattern.count:
+        summary = [
+            f"Pattern: {pattern.recurrence}",
+            f"first {fmt_time(pattern.first_seen, tz)}, last {fmt_time(pattern.last_seen, tz)}",
+            "median time to resolve "
+            + fmt_duration(_seconds(pattern.median_time_to_resolve_seconds)),
+        ]
+        if pattern.resolvers:
+            summary.append(
+                "usually resolved by "
+                + ", ".join(f"{clean_name(r.name, 40)} ({r.count})" for r in pattern.resolvers)
+            )
+        lines.append("; ".join(summary))
+    lines += [f"Note: {notice}" for notice in result.notices]
     return "\n".join(lines)

@@ -163,12 +163,15 @@ class Resolver:
         client: PagerDutyClient,
         *,
         ttl: float = 300.0,
+        incident_ttl: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         self.ttl = ttl
+        self.incident_ttl = incident_ttl
         self.clock = clock
         self._cache: dict[Kind, tuple[float, list[dict[str, Any]]]] = {}
+        self._incidents: dict[str, tuple[float, Incident]] = {}
         self._lock = threading.Lock()
 
     def listing(self, kind: Kind) -> list[dict[str, Any]]:
@@ -212,12 +215,16 @@ class Resolver:
     def user(self, name_or_id: str) -> User:
         return User.model_validate(self.find("user", name_or_id))
 
-    def incident(self, ref: str | int, include: Sequence[str] = ()) -> Incident:
-        """GET /incidents/{id or number} (1 request), ``include[]`` embedded."""
+    def incident(self, ref: str | int) -> Incident:
+        """GET /incidents/{id or number} (1 request). The answer is reused for
+        ``incident_ttl`` seconds, so the lookups of one investigation fetch it once."""
         key = parse_incident_ref(ref)
-        params = {"include[]": list(include)} if include else None
+        with self._lock:
+            cached = self._incidents.get(key)
+        if cached and self.clock() - cached[0] < self.incident_ttl:
+            return cached[1]
         try:
-            body = self.client.get(f"/incidents/{key}", params)
+            body = self.client.get(f"/incidents/{key}")
         except PagerDutyNotFoundError:
             shown = f"#{key}" if key.isdigit() else key
             raise PagerDutyNotFoundError(
@@ -228,6 +235,10 @@ class Resolver:
         incident = Incident.model_validate(body.get("incident") or {})
         if not incident.id:
             raise PagerDutyError(f"PagerDuty answered GET /incidents/{key} without an incident")
+        with self._lock:
+            fetched = (self.clock(), incident)
+            for alias in {key, incident.id, str(incident.incident_number)}:
+                self._incidents[alias] = fetched
         return incident
 
     def incident_id(self, ref: str | int) -> tuple[str, Incident | None]:

@@ -32,6 +32,7 @@ from pd_toolkit.errors import (
     PagerDutyNotFoundError,
     PagerDutyPlanError,
 )
+from pd_toolkit.history import SimilarIncidents, find_similar_incidents
 from pd_toolkit.models import (
     Alert,
     ChangeEvent,
@@ -60,6 +61,7 @@ from pd_toolkit.render import (
     render_oncall,
     render_service_status,
     render_services_overview,
+    render_similar_incidents,
     render_timeline,
 )
 from pd_toolkit.resolve import Resolver
@@ -647,6 +649,71 @@ def _changes(body: dict[str, Any]) -> list[ChangeEvent]:
     return sorted(changes, key=lambda c: c.timestamp or oldest, reverse=True)
 
 
+# -- history --------------------------------------------------------------------------------
+
+
+class SimilarIncidentsArgs(_Args):
+    incident: IncidentRef | None = Field(
+        default=None, description="Incident number, id or URL to find look-alikes of."
+    )
+    text: str | None = Field(
+        default=None,
+        max_length=500,
+        description="Or free text describing the problem, e.g. 'postgres pool exhausted'.",
+    )
+    service: str | None = Field(
+        default=None, description="Search this service (name or id); default: the incident's."
+    )
+    team: str | None = Field(default=None, description="Search this team's services instead.")
+    all_services: bool = Field(default=False, description="Search every service.")
+    window_days: int = Field(default=180, ge=1, le=365, description="How far back (days).")
+    limit: int = Field(default=5, ge=1, le=20, description="Matches to show (1-20).")
+
+    @model_validator(mode="after")
+    def _incident_or_text(self) -> SimilarIncidentsArgs:
+        if bool(self.incident) == bool(self.text and self.text.strip()):
+            raise ValueError("give exactly one of incident or text")
+        return self
+
+
+class FindSimilarIncidentsTool(PagerDutyTool):
+    """Cold: 1 request for the incident, 1 per 100 incidents of history, 1 for PagerDuty's
+    past_incidents and up to ``limit`` resolution lookups; a repeat search within the cache TTL
+    reuses all of it (0-1 requests)."""
+
+    name: str = "pagerduty_find_similar_incidents"
+    description: str = (
+        "Has this happened before? Past incidents similar to an incident (number, id, URL) "
+        "or to free text, ranked with the reason they match and how each was resolved, plus "
+        "the pattern (how often, when, typical time to resolve, who fixes it). Any plan."
+    )
+    args_schema: type[BaseModel] = SimilarIncidentsArgs
+
+    def answer(
+        self,
+        incident: str | None = None,
+        text: str | None = None,
+        service: str | None = None,
+        team: str | None = None,
+        all_services: bool = False,
+        window_days: int = 180,
+        limit: int = 5,
+    ) -> tuple[str, SimilarIncidents]:
+        found = self.resolver.incident(incident) if incident else None
+        result = find_similar_incidents(
+            self.client,
+            found.model_dump(mode="json", exclude_none=True) if found else None,
+            text=None if found else text,
+            service_ids=[str(self.resolver.service(service).id)] if service else (),
+            team_ids=[str(self.resolver.team(team).id)] if team else (),
+            all_services=all_services,
+            window_days=window_days,
+            limit=limit,
+            now=self.clock(),
+        )
+        return render_similar_incidents(result, self.tz), result
+
+
 TOOL_CLASSES: tuple[type[PagerDutyTool], ...] = (
     ListIncidentsTool,
     GetIncidentTool,
@@ -655,4 +722,5 @@ TOOL_CLASSES: tuple[type[PagerDutyTool], ...] = (
     GetOnCallTool,
     GetServiceStatusTool,
     ListRecentChangesTool,
+    FindSimilarIncidentsTool,
 )

@@ -14,7 +14,8 @@ import pytest
 from conftest import FIXED_NOW
 
 from pd_toolkit import PagerDutyClient
-from pd_toolkit.history import clear_history_cache, find_similar_incidents, render_similar_incidents
+from pd_toolkit.history import clear_history_cache, find_similar_incidents
+from pd_toolkit.render import render_similar_incidents
 
 WINDOW_DAYS = 14
 

@@ -20,8 +20,8 @@ from pd_toolkit.history import (
     fetch_incidents,
     find_similar_incidents,
     normalize_title,
-    render_similar_incidents,
 )
+from pd_toolkit.render import render_similar_incidents
 
 pytestmark = pytest.mark.sandbox
 

@@ -184,3 +184,23 @@ def test_every_kind_resolves_to_its_model() -> None:
     assert resolver.user("ann").email == "ann@example.com"
     assert resolver.team("Search").id == "PTEAM03"
     assert resolver.service("checkout worker").id == "PSVC002"
+
+
+def test_incident_is_fetched_once_within_its_ttl_and_again_after() -> None:
+    clock = {"now": 0.0}
+    body = {"incident": {"id": "Q1ABCDEFGHIJKL", "incident_number": 42, "title": "t"}}
+
+    class CountingClient:
+        calls = 0
+
+        def get(self, path: str, params: Any = None) -> dict[str, Any]:
+            CountingClient.calls += 1
+            return body
+
+    resolver = Resolver(CountingClient(), incident_ttl=30, clock=lambda: clock["now"])  # type: ignore[arg-type]
+    assert resolver.incident("#42").id == "Q1ABCDEFGHIJKL"
+    assert resolver.incident("Q1ABCDEFGHIJKL").incident_number == 42
+    assert CountingClient.calls == 1
+    clock["now"] = 31.0
+    resolver.incident(42)
+    assert CountingClient.calls == 2

@@ -23,6 +23,7 @@ CONTRACT_TOOLS = [
     "pagerduty_get_oncall",
     "pagerduty_get_service_status",
     "pagerduty_list_recent_changes",
+    "pagerduty_find_similar_incidents",
 ]
 SECRET = "unit-test-secret-key-0123456789"
 

@@ -129,7 +129,8 @@ def test_get_incident_by_number_id_and_url(ask: Ask, cassette_client: PagerDutyC
             "pagerduty_get_incident", incident=f"https://acme.pagerduty.com/incidents/{incident.id}"
         )
     )
-    assert cassette_client.request_count - before == 3  # one GET each
+    # One GET: the number, the id and the URL all name the same cached incident.
+    assert cassette_client.request_count - before == 1
     assert by_number.content == by_id.content == by_url.content
     detail = by_number.artifact
     assert isinstance(detail, Incident) and detail.id == incident.id

@@ -181,6 +181,39 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ),
     ("pagerduty_list_recent_changes", {"incident": "#abc"}, ["'#abc' is not an incident number"]),
     ("pagerduty_list_recent_changes", {"service": "nope-svc"}, ["No service named 'nope-svc'"]),
+    # pagerduty_find_similar_incidents
+    ("pagerduty_find_similar_incidents", {}, ["give exactly one of incident or text"]),
+    (
+        "pagerduty_find_similar_incidents",
+        {"incident": "#3088", "text": "db down"},
+        ["give exactly one of incident or text"],
+    ),
+    ("pagerduty_find_similar_incidents", {"text": "   "}, ["give exactly one of incident or text"]),
+    (
+        "pagerduty_find_similar_incidents",
+        {"incident": "#abc"},
+        ["'#abc' is not an incident number"],
+    ),
+    (
+        "pagerduty_find_similar_incidents",
+        {"incident": "#999999"},
+        ["No incident #999999 in this PagerDuty account"],
+    ),
+    (
+        "pagerduty_find_similar_incidents",
+        {"text": "db down", "window_days": 0},
+        ["window_days: Input should be greater than or equal to 1 (got 0)"],
+    ),
+    (
+        "pagerduty_find_similar_incidents",
+        {"text": "db down", "limit": 21},
+        ["limit: Input should be less than or equal to 20 (got 21)"],
+    ),
+    (
+        "pagerduty_find_similar_incidents",
+        {"text": "db down", "service": "nope-svc"},
+        ["No service named 'nope-svc'"],
+    ),
 ]
 
 

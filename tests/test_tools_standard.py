@@ -17,6 +17,7 @@ from langchain_tests.unit_tests import ToolsUnitTests
 from pd_toolkit import PagerDutyClient
 from pd_toolkit.tools import (
     TOOL_CLASSES,
+    FindSimilarIncidentsTool,
     GetIncidentAlertsTool,
     GetIncidentTimelineTool,
     GetIncidentTool,
@@ -37,6 +38,7 @@ EXAMPLES: dict[type[PagerDutyTool], dict[str, Any]] = {
     GetOnCallTool: {"team": "payments"},
     GetServiceStatusTool: {"service": "checkout"},
     ListRecentChangesTool: {"incident": "#3088"},
+    FindSimilarIncidentsTool: {"incident": "#3088", "window_days": 30, "limit": 3},
 }
 
 

@@ -3,8 +3,8 @@
 ``find_similar_incidents`` fetches the window's history (time-sliced, cached per client),
 ranks it locally (normalised titles, TF-IDF word + char n-grams, same service, recency,
 optionally PagerDuty's past_incidents score and any LangChain ``Embeddings``), fetches how the
-top matches were resolved, and summarises the pattern. ``render_similar_incidents`` turns the
-result into compact text for a model.
+top matches were resolved, and summarises the pattern. ``pd_toolkit.render`` turns the result
+into compact text for a model.
 """
 
 from pd_toolkit.history.fetch import clear_history_cache, fetch_incidents
@@ -19,7 +19,6 @@ from pd_toolkit.history.models import (
 )
 from pd_toolkit.history.normalize import normalize_title
 from pd_toolkit.history.ranking import CandidateIndex, EmbeddingsLike
-from pd_toolkit.history.render import render_similar_incidents
 from pd_toolkit.history.search import find_similar_incidents
 
 __all__ = [
@@ -36,5 +35,4 @@ __all__ = [
     "fetch_incidents",
     "find_similar_incidents",
     "normalize_title",
-    "render_similar_incidents",
 ]
