@@ -20,7 +20,8 @@ class PagerDutyToolkit(BaseToolkit):
 
     ``time_zone`` sets where "today"/"this week" begin (IANA name, default UTC); ``now`` is
     an optional clock for tests; ``tools`` keeps only the named tools (a shorter list helps a
-    model choose); ``cache_ttl`` is how long name listings are reused, in seconds.
+    model choose); ``cache_ttl`` is how long name listings are reused, in seconds;
+    ``incident_cache_ttl`` how long a fetched incident is reused (0 = always refetch).
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -30,6 +31,7 @@ class PagerDutyToolkit(BaseToolkit):
     now: Callable[[], datetime] | None = None
     tools: list[str] | None = Field(default=None, description="Tool names to keep; None = all.")
     cache_ttl: float = 300.0
+    incident_cache_ttl: float = 30.0
     _resolver: Resolver = PrivateAttr()
 
     @field_validator("time_zone")
@@ -51,7 +53,9 @@ class PagerDutyToolkit(BaseToolkit):
         return value
 
     def model_post_init(self, context: Any, /) -> None:
-        self._resolver = Resolver(self.client, ttl=self.cache_ttl)
+        self._resolver = Resolver(
+            self.client, ttl=self.cache_ttl, incident_ttl=self.incident_cache_ttl
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> PagerDutyToolkit:
