@@ -4,6 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_OFFLINE := --record-mode=none --disable-socket --allow-unix-socket --allow-hosts=127.0.0.1,::1
+NOTEBOOK := notebooks/explore.ipynb
 
 .PHONY: demo test lint notebook bench clean
 
@@ -13,14 +14,31 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/pd-toolkit check --sandbox
+	$(PY) -m agents.investigate --sandbox
 
 test: $(STAMP) lint
-	$(PY) -m pytest $(PYTEST_OFFLINE) $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_OFFLINE) --nbmake tests $(NOTEBOOK) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# Re-run notebooks/explore.ipynb in place on the sandbox, refreshing its committed outputs (the
+# key is unset so real-account data never lands in the file). To open it: notebooks/README.md.
+notebook: $(STAMP)
+	env -u PAGERDUTY_API_KEY -u PAGERDUTY_USER_API_KEY $(PY) -c 'import nbclient, nbformat; \
+	nb = nbformat.read("$(NOTEBOOK)", 4); \
+	nbclient.NotebookClient(nb, timeout=300, kernel_name="python3", record_timing=False, \
+	    resources={"metadata": {"path": "notebooks"}}).execute(); \
+	nbformat.write(nb, "$(NOTEBOOK)")'
+	@echo "Refreshed $(NOTEBOOK); open it with Jupyter or VS Code (see notebooks/README.md)."
+
+# Reproducible measurements on the sandbox (printed tables; see the README's Benchmarks).
+bench: $(STAMP)
+	$(PY) -m benchmarks.tools
+	$(PY) -m benchmarks.history
+	$(PY) -m benchmarks.investigate
+	$(PY) -m benchmarks.soak
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
