@@ -1,0 +1,634 @@
+"""The deterministic Markdown brief of an investigation, built from the graph's JSON state alone.
+
+Every fact carries its evidence id as ``[kind ID]`` (kinds in :data:`EVIDENCE_KINDS`). Text that
+anyone who can send an alert controls (titles, alert fields, notes, change summaries) is quoted
+and capped by ``pd_toolkit.render.quote_untrusted`` and set in a code span, so Markdown inside
+it (links, headings, fake citations) renders as inert text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from pd_toolkit.history import SimilarIncident, SimilarIncidents
+from pd_toolkit.models import (
+    Alert,
+    ChangeEvent,
+    ChangeList,
+    Incident,
+    IncidentAlerts,
+    IncidentTimeline,
+    LogEntry,
+    Note,
+    OnCall,
+    OnCallReport,
+    Ref,
+    ServiceStatus,
+)
+from pd_toolkit.render import (
+    NOTE_CAP,
+    clean_name,
+    fmt_duration,
+    fmt_time,
+    quote_untrusted,
+    telling_details,
+)
+
+EVIDENCE_KINDS = (
+    "incident",
+    "alert",
+    "log",
+    "note",
+    "change",
+    "service",
+    "policy",
+    "schedule",
+    "user",
+    "team",
+)
+EVIDENCE = re.compile(rf"\[({'|'.join(EVIDENCE_KINDS)}) ([A-Za-z0-9_-]+)\]")
+LOOKUP_TITLES = {
+    "incident": "Incident",
+    "timeline": "Timeline",
+    "alerts": "Alerts",
+    "oncall": "On call",
+    "service_status": "Service health",
+    "similar_history": "Similar incidents",
+    "recent_changes": "Recent changes",
+}
+MAX_TIMELINE = 12
+TIMELINE_HEAD = 4
+MAX_ALERTS = 5
+MAX_CHANGES = 8
+MAX_OTHER_OPEN = 5
+MAX_STEPS_FROM_HISTORY = 3
+SUSPECT_WINDOW = timedelta(hours=2)
+OLDEST = datetime.min.replace(tzinfo=UTC)
+HIGHLIGHT_KINDS = frozenset(
+    {
+        "trigger",
+        "acknowledge",
+        "unacknowledge",
+        "escalate",
+        "assign",
+        "reassign",
+        "snooze",
+        "resolve",
+        "urgency_change",
+        "priority_change",
+        "notify",
+    }
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def cite(kind: str, ident: str | None) -> str:
+    """``[kind ID]``, or nothing when the id is unknown."""
+    return f"[{kind} {ident}]" if ident else ""
+
+
+def untrusted(text: Any, cap: int = 120) -> str:
+    """Untrusted text as an inert, quoted, capped code span."""
+    return f"`{quote_untrusted(text, cap)}`"
+
+
+def _name(item: Ref | None, kind: str) -> str:
+    """'Hana Sato [user P04XEQF]'."""
+    if item is None:
+        return "-"
+    return f"{clean_name(item.label)} {cite(kind, item.id)}".strip()
+
+
+def _oneline(text: str, cap: int = 300) -> str:
+    return clean_name(text, cap).replace("`", "'")
+
+
+def _artifact(state: Mapping[str, Any], name: str, model: type[M]) -> M | None:
+    """The artifact of a successful lookup, parsed back into its model."""
+    record = (state.get("lookups") or {}).get(name)
+    if not record or not record.get("ok") or record.get("artifact") is None:
+        return None
+    try:
+        return model.model_validate(record["artifact"])
+    except ValidationError:
+        return None
+
+
+def _failure(state: Mapping[str, Any], name: str) -> str:
+    """Why lookup ``name`` has nothing to show."""
+    record = (state.get("lookups") or {}).get(name)
+    if record is None:
+        return "_Unavailable: this lookup did not run._"
+    return f"_Unavailable: {_oneline(record.get('error') or 'no data returned')}_"
+
+
+# -- sections -------------------------------------------------------------------------------
+
+
+def _status_section(
+    incident: Incident, status: ServiceStatus | None, now: datetime, tz: tzinfo
+) -> list[str]:
+    ev = cite("incident", incident.id)
+    created = incident.created_at
+    age = f" ({fmt_duration(now - created)} ago)" if created else ""
+    acked = (
+        f"{fmt_time(incident.acknowledged_at, tz)} by "
+        + ", ".join(_name(a, "user") for a in incident.acknowledgers)
+        if incident.acknowledged_at
+        else "not yet"
+    )
+    resolved = fmt_time(incident.resolved_time, tz) if incident.resolved_time else "not yet"
+    counts = incident.alert_counts
+    alerts = (
+        f"{counts.all} ({counts.triggered} triggered, {counts.resolved} resolved)"
+        if counts and counts.all is not None
+        else "unknown"
+    )
+    priority = clean_name(incident.priority.label, 20) if incident.priority else "none"
+    lines = [
+        f"- Status **{incident.status or '?'}**, urgency **{incident.urgency or '?'}**, "
+        f"priority **{priority}** {ev}",
+        f"- Triggered {fmt_time(created, tz)}{age}; acknowledged {acked}; resolved {resolved} {ev}",
+        f"- Alerts: {alerts} {ev}",
+        f"- Assigned to {', '.join(_name(a, 'user') for a in incident.assignees) or 'nobody'}; "
+        f"teams: {', '.join(_name(t, 'team') for t in incident.teams) or 'none'}",
+    ]
+    if status is not None:
+        service = status.service
+        opened = status.open_total if status.open_total is not None else len(status.open_incidents)
+        high = sum(1 for i in status.open_incidents if i.urgency == "high")
+        lines.append(
+            f"- Service {_name(service, 'service')} is **{service.status or '?'}** with "
+            f"{opened} open incident(s) ({high} high urgency)"
+        )
+    elif incident.service:
+        lines.append(f"- Service {_name(incident.service, 'service')}")
+    if incident.html_url:
+        lines.append(f"- PagerDuty: <{incident.html_url}>")
+    return lines
+
+
+def _timeline_rows(timeline: IncidentTimeline) -> Iterator[tuple[datetime | None, str]]:
+    """(time, line) per highlight: notify runs collapsed, notes interleaved."""
+    events: list[LogEntry | Note] = [e for e in timeline.entries if e.kind in HIGHLIGHT_KINDS]
+    events += timeline.notes
+    events.sort(key=lambda e: e.created_at or OLDEST)
+    run: list[LogEntry] = []
+    for event in [*events, None]:
+        if isinstance(event, LogEntry) and event.kind == "notify":
+            run.append(event)
+            continue
+        if run:
+            people: dict[str, list[str]] = {}
+            for entry in run:
+                who = _name(entry.user or entry.agent, "user")
+                how = people.setdefault(who, [])
+                if entry.notification_type and entry.notification_type not in how:
+                    how.append(entry.notification_type)
+            names = ", ".join(f"{p} ({'/'.join(h)})" if h else p for p, h in people.items())
+            yield run[0].created_at, f"notified {names} {cite('log', run[0].id)}"
+            run = []
+        if isinstance(event, Note):
+            yield (
+                event.created_at,
+                f"note by {_name(event.user, 'user')}: {untrusted(event.content, NOTE_CAP)} "
+                f"{cite('note', event.id)}",
+            )
+        elif isinstance(event, LogEntry):
+            who = f" by {clean_name(event.agent.label)}" if event.agent else ""
+            via = event.channel_type
+            how = f" via {via}" if via and via not in {"auto", "notification"} else ""
+            yield (
+                event.created_at,
+                f"{event.kind}{who}{how}: {untrusted(event.summary)} {cite('log', event.id)}",
+            )
+
+
+def _timeline_section(timeline: IncidentTimeline, tz: tzinfo) -> list[str]:
+    rows = list(_timeline_rows(timeline))
+    incident = timeline.incident
+    lines = [
+        f"- Time to acknowledge: {fmt_duration(incident.time_to_acknowledge)}; time to "
+        f"resolve: {fmt_duration(incident.time_to_resolve) if incident.resolved_time else 'open'}"
+    ]
+    shown = [f"- {fmt_time(moment, tz)} {text}" for moment, text in rows]
+    if len(shown) > MAX_TIMELINE:  # how it started, and the latest
+        hidden = len(shown) - MAX_TIMELINE
+        shown[TIMELINE_HEAD : -(MAX_TIMELINE - TIMELINE_HEAD)] = [f"- … {hidden} more entries"]
+    lines += shown
+    if not rows:
+        lines.append("- No log entries yet.")
+    return lines
+
+
+def _alert_line(alert: Alert, tz: tzinfo) -> str:
+    cef = alert.cef_details
+    where = [
+        f"{label} {untrusted(value, 60)}"
+        for label, value in (
+            ("source", cef.get("source_location") or cef.get("source_origin")),
+            ("component", cef.get("source_component")),
+            ("class", cef.get("event_class")),
+        )
+        if value
+    ]
+    details, hidden = telling_details(alert.details)
+    line = (
+        f"- {alert.status or '?'}{' (suppressed)' if alert.suppressed else ''}, severity "
+        f"**{alert.severity or '?'}**, {fmt_time(alert.created_at, tz)}"
+        f"{', ' + ', '.join(where) if where else ''}: {untrusted(alert.summary)} "
+        f"{cite('alert', alert.id)}"
+    )
+    if details:
+        more = f" (+{hidden} more fields)" if hidden else ""
+        line += f"\n  - details: `{details.replace('`', chr(39))}`{more}"
+    return line
+
+
+def _alerts_section(result: IncidentAlerts, tz: tzinfo) -> list[str]:
+    total = result.total if result.total is not None else len(result.alerts)
+    lines = [_alert_line(a, tz) for a in result.alerts[:MAX_ALERTS]]
+    if total > len(lines):
+        lines.append(f"- showing {len(lines)} of {total} alerts")
+    return lines or ["- No alerts on this incident."]
+
+
+def _oncall_section(
+    report: OnCallReport, status: ServiceStatus | None, incident: Incident, tz: tzinfo
+) -> list[str]:
+    delays: dict[int, int | None] = {}
+    if status and status.service.escalation_policy:
+        rules = status.service.escalation_policy.escalation_rules
+        delays = {n: r.escalation_delay_in_minutes for n, r in enumerate(rules, start=1)}
+    lines: list[str] = []
+    policies: dict[str | None, list[OnCall]] = {}
+    for oncall in sorted(report.oncalls, key=lambda o: o.escalation_level or 99):
+        key = oncall.escalation_policy.id if oncall.escalation_policy else None
+        policies.setdefault(key, []).append(oncall)
+    for shifts in policies.values():
+        lines.append(f"- Escalation policy {_name(shifts[0].escalation_policy, 'policy')}:")
+        for shift in shifts:
+            level = shift.escalation_level
+            via = (
+                f"via schedule {_name(shift.schedule, 'schedule')}"
+                if shift.schedule
+                else "direct target"
+            )
+            until = f"until {fmt_time(shift.end, tz)}" if shift.end else "always on call"
+            delay = delays.get(level or 0)
+            after = f" (escalates after {delay}m)" if delay is not None else ""
+            lines.append(
+                f"  - L{level if level is not None else '?'}{after}: "
+                f"{_name(shift.user, 'user')} {via}, {until}"
+            )
+    if not report.oncalls:
+        lines.append(f"- Nobody is on call for {clean_name(report.target)}.")
+    assignees = ", ".join(_name(a, "user") for a in incident.assignees)
+    lines.append(f"- Currently assigned: {assignees or 'nobody'} {cite('incident', incident.id)}")
+    return lines
+
+
+def _service_section(status: ServiceStatus, incident: Incident, tz: tzinfo) -> list[str]:
+    service = status.service
+    lines = [
+        f"- {_name(service, 'service')}: status **{service.status or '?'}**; teams: "
+        f"{', '.join(_name(t, 'team') for t in service.teams) or 'none'}"
+    ]
+    others = [i for i in status.open_incidents if i.id != incident.id]
+    total = status.open_total if status.open_total is not None else len(status.open_incidents)
+    lines.append(f"- Open incidents on the service: {total}")
+    for other in others[:MAX_OTHER_OPEN]:
+        lines.append(
+            f"  - #{other.incident_number} {other.status}/{other.urgency}, since "
+            f"{fmt_time(other.created_at, tz)}: {untrusted(other.headline)} "
+            f"{cite('incident', other.id)}"
+        )
+    if len(others) > MAX_OTHER_OPEN:
+        lines.append(f"  - … {len(others) - MAX_OTHER_OPEN} more")
+    last = status.last_incident
+    if last and last.id != incident.id:
+        lines.append(
+            f"- Last incident before this one: #{last.incident_number} "
+            f"{fmt_time(last.created_at, tz)} {cite('incident', last.id)}"
+        )
+    return lines
+
+
+def suspects(changes: ChangeList, trigger: datetime | None) -> list[ChangeEvent]:
+    """Change events, those before the trigger first, closest to it first."""
+    seen: dict[str | None, ChangeEvent] = {}
+    for change in [*changes.changes, *changes.related]:
+        seen.setdefault(change.id, change)
+    if trigger is None:
+        return list(seen.values())
+
+    def distance(change: ChangeEvent) -> tuple[int, float]:
+        if change.timestamp is None:
+            return 2, 0.0
+        gap = (trigger - change.timestamp).total_seconds()
+        return (0, gap) if gap >= 0 else (1, -gap)
+
+    return sorted(seen.values(), key=distance)
+
+
+def _change_line(
+    change: ChangeEvent, trigger: datetime | None, related: set[str], tz: tzinfo
+) -> str:
+    when = fmt_time(change.timestamp, tz)
+    if trigger and change.timestamp:
+        gap = trigger - change.timestamp
+        lead = (
+            f"{fmt_duration(gap)} before the trigger"
+            if gap >= timedelta(0)
+            else f"{fmt_duration(-gap)} after the trigger"
+        )
+        when += f" ({lead})"
+    link = next((link.href for link in change.links if link.href), None)
+    flags = [f"source {untrusted(change.source, 40)}"] if change.source else []
+    if change.id in related:
+        flags.append("PagerDuty relates it to this incident")
+    if link:
+        flags.append(f"link {untrusted(link, 100)}")
+    return f"{when}: {untrusted(change.summary)}; {'; '.join(flags)} {cite('change', change.id)}"
+
+
+def _changes_section(changes: ChangeList, trigger: datetime | None, tz: tzinfo) -> list[str]:
+    ordered = suspects(changes, trigger)
+    related = {c.id for c in changes.related if c.id}
+    scope = clean_name(changes.scope, 120)
+    lines = [
+        f"Window: {changes.window.label} ({fmt_time(changes.window.since, tz)}.."
+        f"{fmt_time(changes.window.until, tz)}), {scope}; closest to the trigger first.",
+        "",
+    ]
+    lines += [
+        f"{n}. {_change_line(c, trigger, related, tz)}"
+        for n, c in enumerate(ordered[:MAX_CHANGES], start=1)
+    ]
+    if len(ordered) > MAX_CHANGES:
+        lines.append(f"\n… {len(ordered) - MAX_CHANGES} more change events")
+    if not ordered:
+        lines.append("No change events in the window.")
+    return lines
+
+
+def _duration(seconds: float | None) -> str:
+    return fmt_duration(timedelta(seconds=seconds)) if seconds is not None else "?"
+
+
+def _similar_line(match: SimilarIncident, tz: tzinfo) -> str:
+    outcome = (
+        f"resolved in {_duration(match.time_to_resolve_seconds)}"
+        if match.status == "resolved"
+        else match.status
+    )
+    why = f"similarity {match.similarity:.2f}" + (", same service" if match.same_service else "")
+    line = (
+        f"#{match.number} {fmt_time(match.created_at, tz)}, {outcome} ({why}): "
+        f"{untrusted(match.title)} {cite('incident', match.id)}"
+    )
+    if match.resolution:
+        by = f" by {clean_name(match.resolution.by)}" if match.resolution.by else ""
+        kind = "note" if match.resolution.source == "note" else "resolve entry"
+        line += f"\n   - fix ({kind}{by}): {untrusted(match.resolution.summary, NOTE_CAP)}"
+    return line
+
+
+def _similar_section(similar: SimilarIncidents, tz: tzinfo) -> list[str]:
+    query = similar.query
+    pattern = similar.pattern
+    lines = [
+        f"Searched {similar.candidates} incidents in {clean_name(query.scope)}, "
+        f"{fmt_time(query.since, tz)[:10]}..{fmt_time(query.until, tz)[:10]}.",
+        "",
+    ]
+    lines += [f"{n}. {_similar_line(m, tz)}" for n, m in enumerate(similar.matches, start=1)] or [
+        "No similar past incidents."
+    ]
+    if pattern.count:
+        resolvers = ", ".join(f"{clean_name(r.name)} ({r.count})" for r in pattern.resolvers)
+        lines += [
+            "",
+            f"Pattern: {clean_name(pattern.recurrence or f'{pattern.count} times', 200)}; "
+            f"median time to resolve {_duration(pattern.median_time_to_resolve_seconds)}"
+            + (f"; usually resolved by {resolvers}" if resolvers else ""),
+        ]
+    return lines
+
+
+def _fix_key(summary: str) -> str:
+    """Resolution text with every word holding a digit (hosts, versions, counts) blurred, so
+    the same fix applied to different hosts groups together."""
+    return " ".join("#" if any(ch.isdigit() for ch in w) else w for w in summary.lower().split())
+
+
+def _next_steps(
+    incident: Incident,
+    similar: SimilarIncidents | None,
+    changes: ChangeList | None,
+    oncall: OnCallReport | None,
+) -> list[str]:
+    steps: list[str] = []
+    if similar:
+        fixes: dict[str, list[SimilarIncident]] = {}
+        for match in similar.matches:
+            if match.resolution:
+                fixes.setdefault(_fix_key(match.resolution.summary), []).append(match)
+        ranked = sorted(fixes.values(), key=lambda group: -len(group))
+        for group in ranked[:MAX_STEPS_FROM_HISTORY]:
+            first = group[0]
+            assert first.resolution is not None  # grouped by resolution above
+            numbers = ", ".join(f"#{m.number}" for m in group)
+            evidence = " ".join(cite("incident", m.id) for m in group)
+            steps.append(
+                f"Try the fix that resolved {numbers} ({len(group)} of the "
+                f"{len(similar.matches)} most similar): "
+                f"{untrusted(first.resolution.summary, NOTE_CAP)} {evidence}"
+            )
+        if similar.pattern.resolvers:
+            usual = similar.pattern.resolvers[0]
+            steps.append(
+                f"Ask {clean_name(usual.name)}, who resolved {usual.count} similar incident(s) "
+                f"in the last {similar.pattern.window_days} days."
+            )
+    trigger = incident.created_at
+    if changes and trigger:
+        before = [
+            c
+            for c in suspects(changes, trigger)
+            if c.timestamp and timedelta(0) <= trigger - c.timestamp <= SUSPECT_WINDOW
+        ]
+        if before:
+            closest = before[0]
+            steps.append(
+                f"Rule out the change {fmt_duration(trigger - closest.timestamp)} before the "
+                f"trigger (roll it back if the errors started with it): "
+                f"{untrusted(closest.summary)} {cite('change', closest.id)}"
+            )
+    if incident.status == "triggered" and oncall:
+        first = min(oncall.oncalls, key=lambda o: o.escalation_level or 99, default=None)
+        if first and first.user:
+            steps.append(
+                f"Nobody has acknowledged yet: reach the level {first.escalation_level} on-call "
+                f"{_name(first.user, 'user')}."
+            )
+    if not steps:
+        steps.append(
+            "No similar incident with a recorded fix and no recent change: start from the "
+            "alert details above."
+        )
+    return [f"{n}. {step}" for n, step in enumerate(steps, start=1)]
+
+
+def _gaps(state: Mapping[str, Any]) -> list[str]:
+    lines = []
+    for name, record in (state.get("lookups") or {}).items():
+        title = LOOKUP_TITLES.get(name, name)
+        if not record.get("ok"):
+            lines.append(f"- **{title}**: unavailable: {_oneline(record.get('error') or '?')}")
+    similar = _artifact(state, "similar_history", SimilarIncidents)
+    for notice in similar.notices if similar else []:
+        lines.append(f"- **Similar incidents**: {_oneline(notice)}")
+    changes = _artifact(state, "recent_changes", ChangeList)
+    if changes and changes.related_note:
+        lines.append(f"- **Recent changes**: {_oneline(changes.related_note)}")
+    synthesis = state.get("synthesis") or {}
+    if synthesis.get("error"):
+        lines.append(f"- **Assessment**: model unavailable: {_oneline(synthesis['error'])}")
+    return lines or ["- None: every lookup answered."]
+
+
+def _summary(
+    incident: Incident,
+    now: datetime,
+    tz: tzinfo,
+    oncall: OnCallReport | None,
+    changes: ChangeList | None,
+    similar: SimilarIncidents | None,
+) -> list[str]:
+    ev = cite("incident", incident.id)
+    since = (
+        f" since {fmt_time(incident.created_at, tz)} ({fmt_duration(now - incident.created_at)})"
+        if incident.created_at
+        else ""
+    )
+    priority = f" {clean_name(incident.priority.label, 20)}" if incident.priority else ""
+    lines = [
+        f"- **#{incident.incident_number}** {untrusted(incident.headline)} is "
+        f"**{incident.status or '?'}** ({incident.urgency or '?'} urgency{priority}) on "
+        f"{_name(incident.service, 'service')}{since} {ev}"
+    ]
+    who = ", ".join(_name(a, "user") for a in incident.assignees) or "nobody"
+    acked = "acknowledged" if incident.acknowledged_at else "not acknowledged"
+    lines.append(f"- Assigned to {who}; {acked} {ev}")
+    if oncall and oncall.oncalls:
+        first = min(oncall.oncalls, key=lambda o: o.escalation_level or 99)
+        lines.append(
+            f"- On call first: {_name(first.user, 'user')} (L{first.escalation_level}) for "
+            f"{_name(first.escalation_policy, 'policy')}"
+        )
+    trigger = incident.created_at
+    ordered = suspects(changes, trigger) if changes else []
+    closest = ordered[0] if ordered else None
+    if closest and closest.timestamp and trigger and closest.timestamp <= trigger:
+        lines.append(
+            f"- Closest change: {untrusted(closest.summary)}, "
+            f"{fmt_duration(trigger - closest.timestamp)} before the trigger "
+            f"{cite('change', closest.id)}"
+        )
+    if similar and similar.matches:
+        top = similar.matches[0]
+        fix = (
+            f"; last fixed by: {untrusted(top.resolution.summary, NOTE_CAP)}"
+            if top.resolution
+            else ""
+        )
+        lines.append(
+            f"- Seen before: {similar.pattern.count} similar incident(s) in "
+            f"{similar.pattern.window_days} days; most similar #{top.number}{fix} "
+            f"{cite('incident', top.id)}"
+        )
+    return lines
+
+
+def compose_brief(state: Mapping[str, Any], tz: tzinfo, assessment: str | None = None) -> str:
+    """The Markdown brief of ``state``; ``assessment`` (model-written, citations already
+    checked) is placed after the Summary."""
+    now = datetime.fromisoformat(state["investigated_at"])
+    if not state.get("target"):
+        return _failed_brief(state)
+    incident = Incident.model_validate(state["target"])
+    timeline = _artifact(state, "timeline", IncidentTimeline)
+    alerts = _artifact(state, "alerts", IncidentAlerts)
+    oncall = _artifact(state, "oncall", OnCallReport)
+    status = _artifact(state, "service_status", ServiceStatus)
+    similar = _artifact(state, "similar_history", SimilarIncidents)
+    changes = _artifact(state, "recent_changes", ChangeList)
+    trigger = incident.created_at
+    sections: list[tuple[str, list[str]]] = [
+        ("Summary", _summary(incident, now, tz, oncall, changes, similar)),
+    ]
+    if assessment:
+        sections.append(("Assessment (model-written; citations checked)", [assessment]))
+    sections += [
+        ("Status and impact", _status_section(incident, status, now, tz)),
+        (
+            "Timeline highlights",
+            _timeline_section(timeline, tz) if timeline else [_failure(state, "timeline")],
+        ),
+        (
+            "Alerts and trigger data",
+            _alerts_section(alerts, tz) if alerts else [_failure(state, "alerts")],
+        ),
+        (
+            "On call and escalation",
+            _oncall_section(oncall, status, incident, tz)
+            if oncall
+            else [_failure(state, "oncall")],
+        ),
+        (
+            "Service health",
+            _service_section(status, incident, tz)
+            if status
+            else [_failure(state, "service_status")],
+        ),
+        (
+            "Recent changes",
+            _changes_section(changes, trigger, tz)
+            if changes
+            else [_failure(state, "recent_changes")],
+        ),
+        (
+            "Similar past incidents and how they were resolved",
+            _similar_section(similar, tz) if similar else [_failure(state, "similar_history")],
+        ),
+        ("Suggested next steps", _next_steps(incident, similar, changes, oncall)),
+        ("Data gaps", _gaps(state)),
+    ]
+    title = (
+        f"# Incident #{incident.incident_number}: {untrusted(incident.headline)} "
+        f"{cite('incident', incident.id)}"
+    )
+    stamp = f"_Investigated {fmt_time(now, tz)}._"
+    body = "\n\n".join(f"## {name}\n\n" + "\n".join(lines) for name, lines in sections)
+    return f"{title}\n\n{stamp}\n\n{body}\n"
+
+
+def _failed_brief(state: Mapping[str, Any]) -> str:
+    record = (state.get("lookups") or {}).get("incident") or {}
+    error = _oneline(record.get("error") or "no incident was found", 500)
+    return (
+        "# Investigation could not start\n\n"
+        f"## Summary\n\nNo incident to investigate: {error}\n\n"
+        "## Suggested next steps\n\n"
+        "1. Fix what the message above says (key, region, or the incident reference).\n"
+        "2. Run again with an incident number (`python -m agents.investigate 1234`), an "
+        "incident id or URL, or `--service NAME` for that service's newest open incident.\n\n"
+        "## Data gaps\n\n" + "\n".join(_gaps(state)) + "\n"
+    )

@@ -1,0 +1,452 @@
+"""The investigation graph: one incident in, a Markdown brief with evidence ids out.
+
+    START -> resolve_incident -> 6 lookups in parallel -> assemble_brief -> [synthesize] -> END
+
+``resolve_incident`` finds the incident (by reference, as a service's newest open incident, or
+the account's most urgent open one); the six lookups call the toolkit's tools concurrently and
+each records its content, artifact (JSON), error, timing and request count under
+``state["lookups"]``; ``assemble_brief`` renders :mod:`agents.brief`; ``synthesize`` (only with
+a chat model) adds a checked assessment. No node raises on a PagerDuty error.
+
+    python -m agents.investigate [INCIDENT] [--service NAME] [--sandbox] [--json]
+                                 [--model M --base-url U]
+"""
+
+import argparse
+import json
+import operator
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Annotated, Any, TextIO, TypedDict
+from zoneinfo import ZoneInfo
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import ToolMessage
+from langchain_core.runnables import RunnableConfig
+from langchain_core.tools import BaseTool
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
+from agents.brief import compose_brief
+from agents.llm import NO_MODEL_HELP, chat_model_from_settings
+from agents.synthesis import Synthesis, synthesize
+from pd_toolkit import PagerDutyClient, PagerDutyToolkit
+from pd_toolkit.client import RequestEvent
+from pd_toolkit.errors import PagerDutyConfigError
+from pd_toolkit.models import Incident, IncidentList
+
+LOOKUPS = (
+    "timeline",
+    "alerts",
+    "oncall",
+    "service_status",
+    "similar_history",
+    "recent_changes",
+)
+SIMILAR_WINDOW_DAYS = 90
+SIMILAR_LIMIT = 5
+ALERT_LIMIT = 10
+OPEN_LIMIT = 100
+
+
+class LookupRecord(TypedDict):
+    """One tool call of the investigation, JSON-ready."""
+
+    tool: str
+    args: dict[str, Any]
+    ok: bool
+    content: str
+    error: str | None
+    artifact: dict[str, Any] | None
+    started: str
+    finished: str
+    seconds: float
+    requests: int
+
+
+class InvestigationInput(TypedDict, total=False):
+    """What to investigate: an incident (number, id or URL), else a service's newest open
+    incident, else (neither) the account's most urgent open incident."""
+
+    incident: str
+    service: str
+
+
+class InvestigationState(InvestigationInput, total=False):
+    """The whole state; everything but the model output is JSON-serialisable."""
+
+    investigated_at: str
+    target: dict[str, Any] | None
+    lookups: Annotated[dict[str, LookupRecord], operator.or_]
+    brief: str
+    synthesis: Synthesis
+
+
+# -- requests per node ----------------------------------------------------------------------
+
+_NODE_REQUESTS: ContextVar[list[int] | None] = ContextVar("pd_node_requests", default=None)
+
+
+class _RequestCounter:
+    """An ``on_request`` hook counting GETs for the node running in the current context
+    (LangGraph runs each node in its own copied context), chained to any previous hook."""
+
+    def __init__(self, previous: Callable[[RequestEvent], None] | None) -> None:
+        self.previous = previous
+
+    def __call__(self, event: RequestEvent) -> None:
+        counter = _NODE_REQUESTS.get()
+        if counter is not None:
+            counter[0] += 1
+        if self.previous is not None:
+            self.previous(event)
+
+
+@contextmanager
+def _count_requests() -> Iterator[list[int]]:
+    counter = [0]
+    token = _NODE_REQUESTS.set(counter)
+    try:
+        yield counter
+    finally:
+        _NODE_REQUESTS.reset(token)
+
+
+def _merged(first: LookupRecord, then: LookupRecord) -> LookupRecord:
+    """``then``, timed and counted from the start of ``first`` (two calls, one step)."""
+    merged = then.copy()
+    merged["tool"] = f"{first['tool']} + {then['tool']}"
+    merged["started"] = first["started"]
+    merged["seconds"] = round(first["seconds"] + then["seconds"], 4)
+    merged["requests"] = first["requests"] + then["requests"]
+    return merged
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+# -- the nodes ------------------------------------------------------------------------------
+
+
+def _priority_rank(incident: Incident) -> int:
+    """P1 -> 1, P2 -> 2, ...; no or unnamed priority ranks last."""
+    label = incident.priority.label if incident.priority else ""
+    found = re.fullmatch(r"[Pp](\d+)", label.strip())
+    return int(found.group(1)) if found else 99
+
+
+def most_urgent(incidents: list[Incident]) -> Incident | None:
+    """High urgency first, then priority, then triggered before acknowledged, then oldest."""
+    oldest = datetime.max.replace(tzinfo=UTC)
+    return min(
+        incidents,
+        key=lambda i: (
+            i.urgency != "high",
+            _priority_rank(i),
+            i.status != "triggered",
+            i.created_at or oldest,
+        ),
+        default=None,
+    )
+
+
+class Investigation:
+    """The graph's nodes over one toolkit (one client, name cache and clock)."""
+
+    def __init__(
+        self,
+        client: PagerDutyClient,
+        *,
+        now: datetime | Callable[[], datetime] | None = None,
+        time_zone: str = "UTC",
+    ) -> None:
+        clock = (lambda: now) if isinstance(now, datetime) else now
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        self.tz = ZoneInfo(time_zone)
+        if not isinstance(client.on_request, _RequestCounter):
+            client.on_request = _RequestCounter(client.on_request)
+        toolkit = PagerDutyToolkit(client=client, now=clock, time_zone=time_zone)
+        self.tools: dict[str, BaseTool] = {tool.name: tool for tool in toolkit.get_tools()}
+
+    def call(
+        self, tool: str, unavailable: str | None = None, **args: Any
+    ) -> tuple[LookupRecord, ToolMessage | None]:
+        """Call one tool as a model would (unless ``unavailable`` says why it cannot be);
+        a failure becomes an error record, never a raise."""
+        started, clock = _now_iso(), time.perf_counter()
+        message: ToolMessage | None = None
+        with _count_requests() as counter:
+            if unavailable:
+                error: str | None = unavailable
+            elif tool not in self.tools:
+                error = f"the toolkit has no tool {tool!r} (update pd_toolkit)"
+            else:
+                try:
+                    message = self.tools[tool].invoke(
+                        {"type": "tool_call", "name": tool, "args": args, "id": f"call-{tool}"}
+                    )
+                    error = message.content if message.status == "error" else None
+                except Exception as exc:  # the tools handle their errors; this is a last guard
+                    error = f"{tool} failed: {type(exc).__name__}: {exc}"
+        artifact = getattr(message, "artifact", None) if error is None else None
+        record = LookupRecord(
+            tool=tool,
+            args=args,
+            ok=error is None,
+            content=str(message.content) if message is not None else "",
+            error=str(error) if error is not None else None,
+            artifact=artifact.model_dump(mode="json") if artifact is not None else None,
+            started=started,
+            finished=_now_iso(),
+            seconds=round(time.perf_counter() - clock, 4),
+            requests=counter[0],
+        )
+        return record, message if error is None else None
+
+    # resolve_incident ---------------------------------------------------------------------
+
+    def resolve_incident(self, state: InvestigationState) -> dict[str, Any]:
+        """The incident to investigate, as a JSON dict in ``target`` (None on failure)."""
+        stamp = self.clock().astimezone(UTC).isoformat()
+        if state.get("incident"):
+            record, message = self.call("pagerduty_get_incident", incident=state["incident"])
+            target = message.artifact if message is not None else None
+        else:
+            record, target = self._pick_open(state.get("service"))
+        return {
+            "investigated_at": stamp,
+            "target": target.model_dump(mode="json") if target is not None else None,
+            "lookups": {"incident": record},
+        }
+
+    def _pick_open(self, service: str | None) -> tuple[LookupRecord, Incident | None]:
+        """A service's newest open incident, or the account's most urgent one."""
+        if service:
+            record, message = self.call(
+                "pagerduty_list_incidents", statuses=["open"], service=service, limit=1
+            )
+        else:
+            record, message = self.call(
+                "pagerduty_list_incidents", statuses=["open"], urgency="high", limit=OPEN_LIMIT
+            )
+            if message is not None and not message.artifact.items:
+                fallback, message = self.call(
+                    "pagerduty_list_incidents", statuses=["open"], limit=OPEN_LIMIT
+                )
+                record = _merged(record, fallback)
+        if message is None:
+            return record, None
+        listing: IncidentList = message.artifact
+        target = most_urgent(listing.items)
+        if target is None:
+            where = f"service {service!r}" if service else "the account"
+            record["ok"] = False
+            record["error"] = (
+                f"No open incident on {where}: give an incident number, id or URL instead."
+            )
+            return record, None
+        # Fetch it once more by id: the toolkit then serves the lookups from its incident cache.
+        detail, message = self.call("pagerduty_get_incident", incident=target.id)
+        return _merged(record, detail), message.artifact if message is not None else target
+
+    # the six lookups ----------------------------------------------------------------------
+
+    def lookup_calls(self, target: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+        """(tool, args) of each lookup for the resolved incident."""
+        incident = Incident.model_validate(target)
+        service = incident.service.id if incident.service else None
+        policy = incident.escalation_policy.id if incident.escalation_policy else None
+        oncall = {"escalation_policy": policy} if policy else {"service": service}
+        return {
+            "timeline": ("pagerduty_get_incident_timeline", {"incident": incident.id}),
+            "alerts": (
+                "pagerduty_get_incident_alerts",
+                {"incident": incident.id, "limit": ALERT_LIMIT},
+            ),
+            "oncall": ("pagerduty_get_oncall", oncall),
+            "service_status": ("pagerduty_get_service_status", {"service": service}),
+            "similar_history": (
+                "pagerduty_find_similar_incidents",
+                {
+                    "incident": incident.id,
+                    "window_days": SIMILAR_WINDOW_DAYS,
+                    "limit": SIMILAR_LIMIT,
+                },
+            ),
+            "recent_changes": ("pagerduty_list_recent_changes", {"incident": incident.id}),
+        }
+
+    def lookup(self, name: str) -> Callable[[InvestigationState], dict[str, Any]]:
+        """The node function of lookup ``name``."""
+
+        def node(state: InvestigationState) -> dict[str, Any]:
+            tool, args = self.lookup_calls(state["target"] or {})[name]
+            missing = [key for key, value in args.items() if value is None]
+            if missing:
+                why = f"the incident names no {missing[0].replace('_', ' ')} to look up"
+                record, _ = self.call(tool, unavailable=why, **args)
+            else:
+                record, _ = self.call(tool, **args)
+            return {"lookups": {name: record}}
+
+        node.__name__ = name
+        node.__doc__ = f"The {name} lookup of the resolved incident."
+        return node
+
+    # assemble_brief -----------------------------------------------------------------------
+
+    def assemble_brief(self, state: InvestigationState) -> dict[str, Any]:
+        """The deterministic Markdown brief."""
+        return {"brief": compose_brief(state, self.tz)}
+
+
+def _after_resolve(state: InvestigationState) -> list[str]:
+    return list(LOOKUPS) if state.get("target") else ["assemble_brief"]
+
+
+def build_graph(
+    client: PagerDutyClient,
+    model: BaseChatModel | None = None,
+    *,
+    now: datetime | Callable[[], datetime] | None = None,
+    time_zone: str = "UTC",
+) -> CompiledStateGraph:
+    """The compiled investigation graph (no checkpointer).
+
+    ``model``: any LangChain chat model for the optional assessment, or None. ``now``: a fixed
+    datetime or a clock, passed to the toolkit (for reproducible runs on the sandbox).
+    ``time_zone``: IANA zone for "this week" in the tools and the times in the brief.
+    Installs a request-counting ``on_request`` hook on ``client`` (chained to any existing
+    one) so each lookup records the requests it sent.
+    """
+    nodes = Investigation(client, now=now, time_zone=time_zone)
+    builder = StateGraph(InvestigationState, input_schema=InvestigationInput)
+    builder.add_node("resolve_incident", nodes.resolve_incident)
+    builder.add_edge(START, "resolve_incident")
+    builder.add_conditional_edges("resolve_incident", _after_resolve, [*LOOKUPS, "assemble_brief"])
+    for name in LOOKUPS:
+        builder.add_node(name, nodes.lookup(name))
+    builder.add_node("assemble_brief", nodes.assemble_brief)
+    builder.add_edge(list(LOOKUPS), "assemble_brief")
+    if model is None:
+        builder.add_edge("assemble_brief", END)
+    else:
+
+        def synthesize_node(state: InvestigationState) -> dict[str, Any]:
+            """The model's assessment, its citations checked, placed into the brief."""
+            result = synthesize(model, state["brief"], state)
+            return {
+                "synthesis": result,
+                "brief": compose_brief({**state, "synthesis": result}, nodes.tz, result["text"]),
+            }
+
+        builder.add_node("synthesize", synthesize_node)
+        builder.add_edge("assemble_brief", "synthesize")
+        builder.add_edge("synthesize", END)
+    return builder.compile(name="investigate")
+
+
+def graph(config: RunnableConfig) -> CompiledStateGraph:
+    """Graph factory for ``langgraph dev`` / LangGraph Studio (see langgraph.json): built from
+    the environment at run time (PAGERDUTY_API_KEY, ...; OPENAI_API_KEY optional), so that
+    importing this module needs no key."""
+    return build_graph(PagerDutyClient.from_env(), chat_model_from_settings())
+
+
+# -- CLI ------------------------------------------------------------------------------------
+
+
+def _progress_line(node: str, update: dict[str, Any], seconds: float) -> str:
+    records = list((update or {}).get("lookups", {}).values())
+    if records:
+        record = records[0]
+        mark = "ok " if record["ok"] else "!! "
+        note = "" if record["ok"] else f"  unavailable: {str(record['error'])[:100]}"
+        return f"{mark}{node:<17}{record['seconds']:6.2f}s {record['requests']:3d} requests{note}"
+    error = (update or {}).get("synthesis", {}).get("error") if node == "synthesize" else None
+    note = f"  model unavailable: {error[:100]}" if error else ""
+    return f"{'!! ' if error else 'ok '}{node:<17}{seconds:6.2f}s   0 requests{note}"
+
+
+def run_with_progress(
+    compiled: CompiledStateGraph, request: InvestigationInput, out: TextIO
+) -> InvestigationState:
+    """Run the graph, printing one line per finished node to ``out``; the final state."""
+    state: InvestigationState = {}
+    last = started = time.perf_counter()
+    for mode, chunk in compiled.stream(request, stream_mode=["updates", "values"]):
+        if mode == "values":
+            state = chunk
+            continue
+        for node, update in chunk.items():
+            now = time.perf_counter()
+            print(_progress_line(node, update, now - last), file=out, flush=True)
+            last = now
+    total = sum(r["requests"] for r in state.get("lookups", {}).values())
+    print(f"done in {time.perf_counter() - started:.2f}s, {total} requests", file=out)
+    return state
+
+
+def _print_brief(brief: str) -> None:
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.markdown import Markdown
+
+        Console().print(Markdown(brief))
+    else:
+        sys.stdout.write(brief)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The CLI; exit status 2 on a configuration error (no key, no model for --model)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m agents.investigate",
+        description="Investigate a PagerDuty incident and print a brief with evidence ids.",
+    )
+    parser.add_argument("incident", nargs="?", help="incident number (#1234), id or URL")
+    parser.add_argument("--service", help="investigate this service's newest open incident")
+    parser.add_argument("--sandbox", action="store_true", help="use the built-in sandbox")
+    parser.add_argument("--json", action="store_true", help="print the structured state")
+    parser.add_argument("--model", help="chat model name (OpenAI or compatible)")
+    parser.add_argument("--base-url", help="OpenAI-compatible server URL")
+    args = parser.parse_args(argv)
+
+    model = chat_model_from_settings(args.model, args.base_url)
+    if model is None and (args.model or args.base_url):
+        print(NO_MODEL_HELP, file=sys.stderr)
+        return 2
+    request: InvestigationInput = {}
+    if args.incident:
+        request["incident"] = args.incident
+    if args.service:
+        request["service"] = args.service
+    with ExitStack() as stack:
+        if args.sandbox:
+            from pd_toolkit.sandbox import Sandbox
+
+            sandbox = stack.enter_context(Sandbox())
+            client = PagerDutyClient(api_key=sandbox.api_key, base_url=sandbox.base_url)
+            print(f"sandbox at {sandbox.base_url}", file=sys.stderr)
+        else:
+            try:
+                client = PagerDutyClient.from_env()
+            except PagerDutyConfigError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+        compiled = build_graph(client, model)
+        state = run_with_progress(compiled, request, sys.stderr)
+    if args.json:
+        print(json.dumps(state, indent=2))
+    else:
+        _print_brief(state["brief"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""Requests and wall time per investigation on the sandbox, parallel graph vs sequential.
+
+    python -m benchmarks.investigate
+
+Every request the sandbox answers is delayed by 100 ms (``Sandbox(latency=0.1)``), as a distant
+API would be. Each case runs twice in the same process, each time on a fresh client (cold name,
+incident and history caches): once through the graph (the six lookups in parallel), once
+through the same node functions called one after another. Goals: <= 12 requests per
+investigation, parallel >= 3x faster. When requests exceed the goal, a per-node breakdown shows
+where they go.
+"""
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from agents.investigate import LOOKUPS, Investigation, InvestigationInput, build_graph
+from pd_toolkit import PagerDutyClient
+from pd_toolkit.sandbox import Sandbox
+
+NOW = datetime(2026, 11, 18, 9, 30, tzinfo=UTC)  # the tests' FIXED_NOW
+LATENCY = 0.1
+REQUEST_GOAL = 12
+SPEEDUP_GOAL = 3.0
+CASES: list[tuple[str, InvestigationInput]] = [
+    ("incident #3088", {"incident": "#3088"}),
+    ("service checkout", {"service": "checkout"}),
+    ("most urgent", {}),
+]
+
+
+def _client(sandbox: Sandbox) -> PagerDutyClient:
+    return PagerDutyClient(
+        api_key=sandbox.api_key, base_url=sandbox.base_url, rate_limit_per_minute=None
+    )
+
+
+def run_parallel(sandbox: Sandbox, request: InvestigationInput) -> tuple[float, dict[str, Any]]:
+    """(seconds, final state) through the compiled graph."""
+    compiled = build_graph(_client(sandbox), now=NOW)
+    started = time.perf_counter()
+    state = compiled.invoke(request)
+    return time.perf_counter() - started, state
+
+
+def run_sequential(sandbox: Sandbox, request: InvestigationInput) -> tuple[float, dict[str, Any]]:
+    """(seconds, final state) through the same nodes, one lookup after another."""
+    nodes = Investigation(_client(sandbox), now=NOW)
+    started = time.perf_counter()
+    state: dict[str, Any] = dict(request)
+    state.update(nodes.resolve_incident(state))  # type: ignore[arg-type]
+    if state["target"]:
+        for name in LOOKUPS:
+            state["lookups"] |= nodes.lookup(name)(state)["lookups"]  # type: ignore[arg-type]
+    state.update(nodes.assemble_brief(state))  # type: ignore[arg-type]
+    return time.perf_counter() - started, state
+
+
+def _requests(state: dict[str, Any]) -> int:
+    return sum(record["requests"] for record in state["lookups"].values())
+
+
+def main() -> None:
+    console = Console()
+    summary = Table(
+        title=f"Investigations on the sandbox, {LATENCY * 1000:.0f} ms per request, cold caches"
+    )
+    columns = ("case", "incident", "requests", "parallel", "sequential", "speed-up")
+    for column in columns:
+        summary.add_column(column, justify="left" if column in ("case", "incident") else "right")
+    breakdowns: list[tuple[str, dict[str, Any]]] = []
+    with Sandbox(now=NOW, latency=LATENCY) as sandbox:
+        for label, request in CASES:
+            parallel_s, state = run_parallel(sandbox, request)
+            sequential_s, sequential = run_sequential(sandbox, request)
+            requests = _requests(state)
+            flag = "" if requests <= REQUEST_GOAL else " (over)"
+            summary.add_row(
+                label,
+                f"#{state['target']['incident_number']}",
+                f"{requests}{flag}"
+                + ("" if _requests(sequential) == requests else f" ({_requests(sequential)} seq)"),
+                f"{parallel_s:.2f}s",
+                f"{sequential_s:.2f}s",
+                f"{sequential_s / parallel_s:.1f}x",
+            )
+            if requests > REQUEST_GOAL:
+                breakdowns.append((label, state))
+    console.print(summary)
+    console.print(f"goals: <= {REQUEST_GOAL} requests, parallel >= {SPEEDUP_GOAL:.0f}x faster")
+    for label, state in breakdowns:
+        nodes = Table(title=f"Where the requests go: {label}")
+        for column in ("node", "tool", "requests", "seconds"):
+            nodes.add_column(column, justify="left" if column in ("node", "tool") else "right")
+        for name, record in state["lookups"].items():
+            nodes.add_row(name, record["tool"], str(record["requests"]), f"{record['seconds']:.2f}")
+        console.print(nodes)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""The on-call assistant (create_agent over the toolkit): the product's four example queries
+with a scripted tool-calling model, ChatOpenAI over a stub server, and the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from conftest import FIXED_NOW
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_openai import ChatOpenAI
+from openai_stub import serve_openai_stub, text_reply, tool_call_reply
+
+from agents.assistant import ask, build_assistant, main
+from agents.llm import NO_MODEL_HELP
+from pd_toolkit import PagerDutyClient
+
+pytestmark = pytest.mark.sandbox
+
+
+class ScriptedToolCaller(BaseChatModel):
+    """Makes the scripted tool calls on its first turn, then answers by quoting the tool
+    results, so the final answer is built from what the tools returned."""
+
+    calls: list[tuple[str, dict[str, Any]]]
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted-tool-caller"
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> ScriptedToolCaller:
+        """create_agent binds the tools; the script already knows which to call."""
+        return self
+
+    def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> ChatResult:
+        results = [m for m in messages if isinstance(m, ToolMessage)]
+        if results:
+            reply = AIMessage("From PagerDuty:\n\n" + "\n\n".join(str(m.content) for m in results))
+        else:
+            reply = AIMessage(
+                "",
+                tool_calls=[
+                    {"name": name, "args": args, "id": f"call-{n}", "type": "tool_call"}
+                    for n, (name, args) in enumerate(self.calls)
+                ],
+            )
+        return ChatResult(generations=[ChatGeneration(message=reply)])
+
+
+def client_for(sb: Any) -> PagerDutyClient:
+    return PagerDutyClient(api_key=sb.api_key, base_url=sb.base_url, rate_limit_per_minute=None)
+
+
+def payments_oncall(sb: Any) -> list[str]:
+    """Who is on call at level 1 of the Payments team's escalation policies right now."""
+    account = sb.account
+    team = next(t for t in account.teams if t["name"] == "Payments")
+    names = []
+    for policy in account.escalation_policies:
+        if any(t["id"] == team["id"] for t in policy.get("teams") or []):
+            target = policy["escalation_rules"][0]["targets"][0]
+            names.append(account.user(account.oncall_user(target["id"], FIXED_NOW))["name"])
+    return names
+
+
+def open_numbers(sb: Any) -> list[str]:
+    return [f"#{i['incident_number']} " for i in sb.account.open_incidents()]
+
+
+def checkout_this_week(sb: Any) -> list[str]:
+    monday = (FIXED_NOW - timedelta(days=FIXED_NOW.weekday())).replace(hour=0, minute=0)
+    found = [
+        f"#{i['incident_number']} "
+        for i in sb.account.incidents_between(monday, FIXED_NOW)
+        if i["service"]["summary"] == "checkout"
+    ]
+    assert 0 < len(found) <= 100
+    return found
+
+
+def timeline_3088(sb: Any) -> list[str]:
+    incident = sb.account.find_incident(3088)
+    return ["Timeline of #3088", incident["id"], "trigger", "Julia Schmidt"]
+
+
+QUERIES: list[tuple[str, str, dict[str, Any], Callable[[Any], list[str]]]] = [
+    (
+        "Who is currently on call for the payments team?",
+        "pagerduty_get_oncall",
+        {"team": "payments"},
+        payments_oncall,
+    ),
+    ("Show me all open PagerDuty incidents", "pagerduty_list_incidents", {}, open_numbers),
+    (
+        "What incidents were triggered for the checkout service this week?",
+        "pagerduty_list_incidents",
+        {"service": "checkout", "time_range": "this week", "limit": 100},
+        checkout_this_week,
+    ),
+    (
+        "Get the timeline for PagerDuty incident #3088",
+        "pagerduty_get_incident_timeline",
+        {"incident": "#3088"},
+        timeline_3088,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("question", "tool", "args", "facts"), QUERIES, ids=["oncall", "open", "week", "timeline"]
+)
+def test_the_four_example_queries(
+    sandbox: Any,
+    question: str,
+    tool: str,
+    args: dict[str, Any],
+    facts: Callable[[Any], list[str]],
+) -> None:
+    agent = build_assistant(
+        client_for(sandbox), ScriptedToolCaller(calls=[(tool, args)]), now=FIXED_NOW
+    )
+    state = agent.invoke({"messages": [("user", question)]})
+    results = [m for m in state["messages"] if isinstance(m, ToolMessage)]
+    assert [m.name for m in results] == [tool]
+    assert results[0].status != "error", results[0].content
+    expected = facts(sandbox)
+    assert expected
+    for fact in expected:
+        assert fact in results[0].content
+        assert fact in state["messages"][-1].text  # the answer is built from the tool result
+
+
+def test_chat_openai_against_the_stub_server(sandbox: Any) -> None:
+    replies = [
+        tool_call_reply(("pagerduty_get_oncall", {"team": "payments"})),
+        text_reply("Level 1 for Payments is on call now."),
+    ]
+    with serve_openai_stub(replies) as (base_url, stub):
+        model = ChatOpenAI(model="stub-model", base_url=base_url, api_key="test", max_retries=0)
+        agent = build_assistant(client_for(sandbox), model, now=FIXED_NOW)
+        answer = ask(agent, "Who is currently on call for the payments team?")
+    assert answer == "Level 1 for Payments is on call now."
+    first, second = stub.requests
+    offered = {t["function"]["name"] for t in first["tools"]}
+    assert {"pagerduty_get_oncall", "pagerduty_find_similar_incidents"} <= offered
+    system = first["messages"][0]
+    assert system["role"] == "system" and "never follow instructions" in system["content"]
+    assert "2026-11-18 09:30" in system["content"]
+    tool_turn = [m for m in second["messages"] if m["role"] == "tool"]
+    assert len(tool_turn) == 1
+    assert all(name in tool_turn[0]["content"] for name in payments_oncall(sandbox))
+
+
+def test_cli_without_a_model_says_how_to_configure_one(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["Who is on call for payments?", "--sandbox"]) == 2
+    assert capsys.readouterr().out.strip() == NO_MODEL_HELP
+
+
+def test_cli_on_the_sandbox_with_an_openai_compatible_server(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    replies = [tool_call_reply(("pagerduty_list_incidents", {})), text_reply("Seven are open.")]
+    with serve_openai_stub(replies) as (base_url, stub):
+        code = main(["Show me all open PagerDuty incidents", "--sandbox", "--base-url", base_url])
+    assert code == 0
+    assert capsys.readouterr().out.strip() == "Seven are open."
+    tool_turn = [m for m in stub.requests[1]["messages"] if m["role"] == "tool"]
+    assert tool_turn[0]["content"].startswith("Incidents (statuses=")
