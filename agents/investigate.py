@@ -18,9 +18,8 @@ import operator
 import re
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from typing import Annotated, Any, TextIO, TypedDict
 from zoneinfo import ZoneInfo
@@ -36,7 +35,6 @@ from agents.brief import compose_brief
 from agents.llm import NO_MODEL_HELP, chat_model_from_settings
 from agents.synthesis import Synthesis, synthesize
 from pd_toolkit import PagerDutyClient, PagerDutyToolkit
-from pd_toolkit.client import RequestEvent
 from pd_toolkit.errors import PagerDutyConfigError
 from pd_toolkit.models import Incident, IncidentList
 
@@ -85,36 +83,6 @@ class InvestigationState(InvestigationInput, total=False):
     lookups: Annotated[dict[str, LookupRecord], operator.or_]
     brief: str
     synthesis: Synthesis
-
-
-# -- requests per node ----------------------------------------------------------------------
-
-_NODE_REQUESTS: ContextVar[list[int] | None] = ContextVar("pd_node_requests", default=None)
-
-
-class _RequestCounter:
-    """An ``on_request`` hook counting GETs for the node running in the current context
-    (LangGraph runs each node in its own copied context), chained to any previous hook."""
-
-    def __init__(self, previous: Callable[[RequestEvent], None] | None) -> None:
-        self.previous = previous
-
-    def __call__(self, event: RequestEvent) -> None:
-        counter = _NODE_REQUESTS.get()
-        if counter is not None:
-            counter[0] += 1
-        if self.previous is not None:
-            self.previous(event)
-
-
-@contextmanager
-def _count_requests() -> Iterator[list[int]]:
-    counter = [0]
-    token = _NODE_REQUESTS.set(counter)
-    try:
-        yield counter
-    finally:
-        _NODE_REQUESTS.reset(token)
 
 
 def _merged(first: LookupRecord, then: LookupRecord) -> LookupRecord:
@@ -169,8 +137,7 @@ class Investigation:
         clock = (lambda: now) if isinstance(now, datetime) else now
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.tz = ZoneInfo(time_zone)
-        if not isinstance(client.on_request, _RequestCounter):
-            client.on_request = _RequestCounter(client.on_request)
+        self.client = client
         toolkit = PagerDutyToolkit(client=client, now=clock, time_zone=time_zone)
         self.tools: dict[str, BaseTool] = {tool.name: tool for tool in toolkit.get_tools()}
 
@@ -181,7 +148,7 @@ class Investigation:
         a failure becomes an error record, never a raise."""
         started, clock = _now_iso(), time.perf_counter()
         message: ToolMessage | None = None
-        with _count_requests() as counter:
+        with self.client.count_requests() as tally:
             if unavailable:
                 error: str | None = unavailable
             elif tool not in self.tools:
@@ -205,7 +172,7 @@ class Investigation:
             started=started,
             finished=_now_iso(),
             seconds=round(time.perf_counter() - clock, 4),
-            requests=counter[0],
+            requests=tally.count,
         )
         return record, message if error is None else None
 
@@ -251,9 +218,8 @@ class Investigation:
                 f"No open incident on {where}: give an incident number, id or URL instead."
             )
             return record, None
-        # Fetch it once more by id: the toolkit then serves the lookups from its incident cache.
-        detail, message = self.call("pagerduty_get_incident", incident=target.id)
-        return _merged(record, detail), message.artifact if message is not None else target
+        # The toolkit keeps listed incidents briefly, so the lookups by id send no extra GET.
+        return record, target
 
     # the six lookups ----------------------------------------------------------------------
 
@@ -322,8 +288,7 @@ def build_graph(
     ``model``: any LangChain chat model for the optional assessment, or None. ``now``: a fixed
     datetime or a clock, passed to the toolkit (for reproducible runs on the sandbox).
     ``time_zone``: IANA zone for "this week" in the tools and the times in the brief.
-    Installs a request-counting ``on_request`` hook on ``client`` (chained to any existing
-    one) so each lookup records the requests it sent.
+    Each lookup records the requests it sent (``client.count_requests``).
     """
     nodes = Investigation(client, now=now, time_zone=time_zone)
     builder = StateGraph(InvestigationState, input_schema=InvestigationInput)

@@ -9,6 +9,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal, NoReturn
@@ -56,6 +58,12 @@ class RequestEvent(BaseModel):
     elapsed: float
     attempt: int
     error: str | None = None
+
+
+class RequestTally(BaseModel):
+    """GETs sent inside one :meth:`PagerDutyClient.count_requests` block (retries included)."""
+
+    count: int = 0
 
 
 class ConnectionCheck(BaseModel):
@@ -213,6 +221,9 @@ class PagerDutyClient:
         self.on_request = on_request
         self.request_count = 0
         self._count_lock = threading.Lock()
+        self._tallies: ContextVar[tuple[RequestTally, ...]] = ContextVar(
+            f"pd_toolkit_tallies_{id(self)}", default=()
+        )
         self._backoff = wait_exponential_jitter(multiplier=0.5, max=8.0, jitter=0.5)
         self.session = requests.Session()
         self.session.headers.update(
@@ -256,6 +267,17 @@ class PagerDutyClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @contextmanager
+    def count_requests(self) -> Iterator[RequestTally]:
+        """Count the GETs sent by this context (this thread, or this LangGraph node) inside
+        the block; unlike ``request_count``, other threads' requests are not included."""
+        tally = RequestTally()
+        token = self._tallies.set((*self._tallies.get(), tally))
+        try:
+            yield tally
+        finally:
+            self._tallies.reset(token)
 
     # -- read-only guard -------------------------------------------------------------------
 
@@ -307,6 +329,8 @@ class PagerDutyClient:
             self.rate_budget.acquire()
         with self._count_lock:
             self.request_count += 1
+            for tally in self._tallies.get():
+                tally.count += 1
         started = time.monotonic()
         status: int | None = None
         error: str | None = None

@@ -235,11 +235,18 @@ class Resolver:
         incident = Incident.model_validate(body.get("incident") or {})
         if not incident.id:
             raise PagerDutyError(f"PagerDuty answered GET /incidents/{key} without an incident")
-        with self._lock:
-            fetched = (self.clock(), incident)
-            for alias in {key, incident.id, str(incident.incident_number)}:
-                self._incidents[alias] = fetched
+        self.remember_incidents([incident])
         return incident
+
+    def remember_incidents(self, incidents: Sequence[Incident]) -> None:
+        """Keep freshly fetched incidents (e.g. from a listing) for ``incident_ttl`` seconds,
+        under their id and number, so a follow-up lookup needs no request."""
+        fetched_at = self.clock()
+        with self._lock:
+            for incident in incidents:
+                aliases = [incident.id, incident.incident_number]
+                for alias in (str(a) for a in aliases if a is not None):
+                    self._incidents[alias] = (fetched_at, incident)
 
     def incident_id(self, ref: str | int) -> tuple[str, Incident | None]:
         """An incident's id: free for an id or URL, 1 request for a number (the incident

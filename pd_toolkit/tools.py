@@ -262,6 +262,7 @@ class ListIncidentsTool(PagerDutyTool):
             window=window,
             filters=filters,
         )
+        self.resolver.remember_incidents(result.items)
         return render_incident_list(result, self.tz), result
 
 

@@ -359,3 +359,29 @@ def test_cli_check_without_a_key_exits_non_zero(
     monkeypatch.delenv("PAGERDUTY_USER_API_KEY", raising=False)
     assert main(["check"]) == 2
     assert "PAGERDUTY_API_KEY" in capsys.readouterr().out
+
+
+def test_count_requests_counts_only_this_context(fresh_sandbox: Any) -> None:
+    client = make_client(fresh_sandbox)
+    fresh_sandbox.inject(Fault(kind="status", status=503, path="^/teams$"))
+    counted: dict[str, int] = {}
+
+    def work(name: str, path: str, times: int) -> None:
+        with client.count_requests() as tally:
+            for _ in range(times):
+                client.get(path)
+        counted[name] = tally.count
+
+    threads = [
+        threading.Thread(target=work, args=("teams", "/teams", 2)),
+        threading.Thread(target=work, args=("users", "/users", 3)),
+    ]
+    with client.count_requests() as outer:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        client.get("/abilities")
+    assert counted == {"teams": 3, "users": 3}  # the 503 retry counts for teams
+    assert outer.count == 1
+    assert client.request_count == 7
