@@ -16,6 +16,7 @@ from langchain_core.language_models import BaseChatModel
 from langgraph.graph.state import CompiledStateGraph
 
 from agents.llm import NO_MODEL_HELP, chat_model_from_settings
+from agents.options import add_connection_options, open_client
 from pd_toolkit import PagerDutyClient, PagerDutyToolkit
 from pd_toolkit.errors import PagerDutyConfigError
 
@@ -66,9 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m agents.assistant", description="Ask an on-call question of PagerDuty."
     )
     parser.add_argument("question", help='e.g. "Who is on call for payments?"')
-    parser.add_argument("--sandbox", action="store_true", help="use the built-in sandbox")
-    parser.add_argument("--model", help="chat model name (OpenAI or compatible)")
-    parser.add_argument("--base-url", help="OpenAI-compatible server URL")
+    add_connection_options(parser)
     args = parser.parse_args(argv)
 
     model = chat_model_from_settings(args.model, args.base_url)
@@ -76,17 +75,11 @@ def main(argv: list[str] | None = None) -> int:
         print(NO_MODEL_HELP)
         return 2
     with ExitStack() as stack:
-        if args.sandbox:
-            from pd_toolkit.sandbox import Sandbox
-
-            sandbox = stack.enter_context(Sandbox())
-            client = PagerDutyClient(api_key=sandbox.api_key, base_url=sandbox.base_url)
-        else:
-            try:
-                client = PagerDutyClient.from_env()
-            except PagerDutyConfigError as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                return 2
+        try:
+            client = open_client(args, stack)
+        except PagerDutyConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         print(ask(build_assistant(client, model), args.question))
     return 0
 

@@ -33,6 +33,7 @@ from langgraph.graph.state import CompiledStateGraph
 
 from agents.brief import compose_brief
 from agents.llm import NO_MODEL_HELP, chat_model_from_settings
+from agents.options import add_connection_options, open_client
 from agents.synthesis import Synthesis, synthesize
 from pd_toolkit import PagerDutyClient, PagerDutyToolkit
 from pd_toolkit.errors import PagerDutyConfigError
@@ -376,10 +377,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("incident", nargs="?", help="incident number (#1234), id or URL")
     parser.add_argument("--service", help="investigate this service's newest open incident")
-    parser.add_argument("--sandbox", action="store_true", help="use the built-in sandbox")
     parser.add_argument("--json", action="store_true", help="print the structured state")
-    parser.add_argument("--model", help="chat model name (OpenAI or compatible)")
-    parser.add_argument("--base-url", help="OpenAI-compatible server URL")
+    add_connection_options(parser)
     args = parser.parse_args(argv)
 
     model = chat_model_from_settings(args.model, args.base_url)
@@ -392,18 +391,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.service:
         request["service"] = args.service
     with ExitStack() as stack:
-        if args.sandbox:
-            from pd_toolkit.sandbox import Sandbox
-
-            sandbox = stack.enter_context(Sandbox())
-            client = PagerDutyClient(api_key=sandbox.api_key, base_url=sandbox.base_url)
-            print(f"sandbox at {sandbox.base_url}", file=sys.stderr)
-        else:
-            try:
-                client = PagerDutyClient.from_env()
-            except PagerDutyConfigError as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                return 2
+        try:
+            client = open_client(args, stack)
+        except PagerDutyConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         compiled = build_graph(client, model)
         state = run_with_progress(compiled, request, sys.stderr)
     if args.json:

@@ -8,8 +8,25 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator
 
 from pd_toolkit.models import TimeWindow
+
+
+def known_time_zone(name: str) -> str:
+    """An IANA time zone name, or a ValueError that says what to give instead."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"Unknown time zone {name!r}; use an IANA name such as UTC") from None
+    return name
+
+
+TimeZoneName = Annotated[str, AfterValidator(known_time_zone)]
+
 
 PHRASES = (
     "today, yesterday, this week, last week, this month, last month, last 24 hours, "

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from langchain_core.tools import BaseTool, BaseToolkit
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator
 
 from pd_toolkit.client import PagerDutyClient
 from pd_toolkit.resolve import Resolver
+from pd_toolkit.timewindow import TimeZoneName
 from pd_toolkit.tools import TOOL_CLASSES
 
 
@@ -27,21 +27,12 @@ class PagerDutyToolkit(BaseToolkit):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     client: PagerDutyClient
-    time_zone: str = "UTC"
+    time_zone: TimeZoneName = "UTC"
     now: Callable[[], datetime] | None = None
     tools: list[str] | None = Field(default=None, description="Tool names to keep; None = all.")
     cache_ttl: float = 300.0
     incident_cache_ttl: float = 30.0
     _resolver: Resolver = PrivateAttr()
-
-    @field_validator("time_zone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"Unknown time zone {value!r}; use an IANA name such as UTC") from None
-        return value
 
     @field_validator("tools")
     @classmethod

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from langchain_core.tools import BaseTool, ToolException
 from pydantic import (
@@ -65,7 +65,7 @@ from pd_toolkit.render import (
     render_timeline,
 )
 from pd_toolkit.resolve import Resolver
-from pd_toolkit.timewindow import TimeRangeError, parse_instant, resolve_window
+from pd_toolkit.timewindow import TimeRangeError, TimeZoneName, parse_instant, resolve_window
 
 logger = logging.getLogger("pd_toolkit.tools")
 
@@ -122,20 +122,11 @@ class PagerDutyTool(BaseTool):
 
     client: PagerDutyClient = Field(exclude=True)
     resolver: Resolver = Field(default_factory=lambda data: Resolver(data["client"]), exclude=True)
-    time_zone: str = "UTC"
+    time_zone: TimeZoneName = "UTC"
     now: Callable[[], datetime] | None = Field(default=None, exclude=True)
     response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
     handle_tool_error: bool = True
     handle_validation_error: Callable[[ValidationError], str] = format_validation_error
-
-    @field_validator("time_zone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"Unknown time zone {value!r}; use an IANA name such as UTC") from None
-        return value
 
     @property
     def tz(self) -> ZoneInfo:

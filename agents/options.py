@@ -1,0 +1,30 @@
+"""Command-line options shared by the agents' CLIs: where PagerDuty is, and which chat model."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from contextlib import ExitStack
+
+from pd_toolkit import PagerDutyClient
+
+
+def add_connection_options(parser: argparse.ArgumentParser) -> None:
+    """--sandbox, --model, --base-url."""
+    parser.add_argument("--sandbox", action="store_true", help="use the built-in sandbox")
+    parser.add_argument("--model", help="chat model name (OpenAI or compatible)")
+    parser.add_argument("--base-url", help="OpenAI-compatible server URL")
+
+
+def open_client(args: argparse.Namespace, stack: ExitStack) -> PagerDutyClient:
+    """A client for the built-in sandbox (started on ``stack``) or from the environment.
+
+    Raises PagerDutyConfigError when no key is configured.
+    """
+    if not args.sandbox:
+        return PagerDutyClient.from_env()
+    from pd_toolkit.sandbox import Sandbox
+
+    sandbox = stack.enter_context(Sandbox())
+    print(f"sandbox at {sandbox.base_url}", file=sys.stderr)
+    return PagerDutyClient(api_key=sandbox.api_key, base_url=sandbox.base_url)
