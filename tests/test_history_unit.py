@@ -22,7 +22,10 @@ from pd_toolkit.history import (
     find_similar_incidents,
     normalize_title,
 )
+from pd_toolkit.history.normalize import shared_terms
 from pd_toolkit.history.pattern import busiest_hours, busiest_weekday, summarize_pattern
+from pd_toolkit.history.ranking import PATTERN_THRESHOLD, SHOW_FLOOR
+from pd_toolkit.history.search import _weak_notice
 from pd_toolkit.render import render_similar_incidents
 
 NOW = datetime(2026, 11, 18, 9, 30, tzinfo=UTC)
@@ -152,8 +155,15 @@ def _no_shared_cache() -> None:
         ("Disk 91% full on db-7.prod.internal", "disk full on"),
         (
             "CrashLoopBackOff: checkout-7f9c8d6b5-x2kq9 restarted 12 times",
-            "crashloopbackoff checkout restarted times",
+            "crash loop back off checkout restarted times",
         ),
+        ("KubeNodeNotReady: ip-10-0-3-17 not ready", "kube node not ready not ready"),
+        ("etcdHighFsyncDurations on prod-eu-west", "etcd high fsync durations on prod eu west"),
+        (
+            "ledger-recon OOMKilled; iOS push via OAuth",
+            "ledger recon oom killed ios push via oauth",
+        ),
+        ("QUOTA_EXCEEDED for not_null_cartEvents", "quota exceeded for not null cart events"),
         ("HTTP 5xx rate 12.5% on api, p99 latency 850ms", "http 5xx rate on api p99 latency"),
         (
             'Postgres pool exhausted ("too many clients") on 10.0.3.17:5432',
@@ -199,8 +209,19 @@ def test_true_matches_rank_above_lookalike_hard_negatives() -> None:
     ranked = index.rank(query, now=NOW, service_id="PSVC1")
     modes = [r.record.number // 100 for r in ranked]  # type: ignore[operator]
     assert modes[:12] == [0] * 12
-    assert all(mode != 2 for mode in modes)  # unrelated: below the threshold
+    assert all(mode != 2 for mode in modes)  # unrelated: below the floor
     assert ranked[0].similarity > 0.9
+    assert all(r.relevance >= PATTERN_THRESHOLD for r in ranked[:12])
+    assert all(r.relevance < PATTERN_THRESHOLD for r in ranked[12:])  # look-alikes: weak
+
+
+def test_camel_case_alert_names_match_the_same_failure_in_prose() -> None:
+    index = CandidateIndex(records())
+    query = normalize_title("KubePodCrashLooping: checkout/checkout-7f9c8d6b5-x2kq9")
+    ranked = index.rank(query, now=NOW)
+    assert [r.record.number // 100 for r in ranked] == [2] * 12  # type: ignore[operator]
+    assert ranked[0].relevance >= PATTERN_THRESHOLD
+    assert shared_terms(query, ranked[0].record.normalized) == ["crash", "checkout"]
 
 
 def test_rank_excludes_the_query_and_breaks_ties_by_recency() -> None:
@@ -223,7 +244,9 @@ def test_same_service_bonus_orders_but_never_admits() -> None:
     bonus = index.rank(query, now=NOW, service_id="PSVC2")
     assert {r.record.id for r in plain} == {r.record.id for r in bonus}
     assert bonus[0].score == pytest.approx(plain[0].score + 0.10, abs=1e-3)
-    assert index.rank(normalize_title("completely unrelated words"), now=NOW) == []
+    assert index.rank(normalize_title("coffee machine empty"), now=NOW) == []
+    faint = index.rank(normalize_title("completely unrelated words"), now=NOW)
+    assert all(SHOW_FLOOR <= r.relevance < PATTERN_THRESHOLD for r in faint)  # shown as weak
 
 
 def test_pagerduty_scores_blend_in() -> None:
@@ -345,6 +368,45 @@ def test_search_by_incident_with_402_fallback_and_cache() -> None:
     again = find_similar_incidents(client, query, now=NOW)  # type: ignore[arg-type]
     assert again.requests_used == 0 and again.from_cache
     assert again.matches == result.matches and any("HTTP 402" in n for n in again.notices)
+
+
+def test_weak_matches_are_shown_marked_and_left_out_of_the_pattern() -> None:
+    client = FakeClient(history())
+    result = find_similar_incidents(  # type: ignore[arg-type]
+        client, text="Postgres connection pool exhausted", pattern_threshold=0.9, now=NOW
+    )
+    assert len(result.matches) == 5 and all(m.similarity < 0.9 for m in result.matches)
+    assert result.pattern.count == 0 and result.pattern.recurrence is None
+    assert result.notices == [
+        "Matches 1-5 are weak (similarity below 0.90): possibly related, not counted in the "
+        "pattern."
+    ]
+    strict = find_similar_incidents(  # type: ignore[arg-type]
+        client, text="Postgres connection pool exhausted", now=NOW
+    )
+    assert strict.pattern.count == 12 and not strict.notices
+
+
+def test_other_wordings_on_the_service_are_shown_not_hidden() -> None:
+    """Same-service history holds the failure only in another wording: it is shown, where a
+    single 0.35 threshold showed nothing."""
+    client = FakeClient(history())
+    query = incident(999, "pgbouncer: no more connections allowed (max_client_conn)", days_ago=0)
+    result = find_similar_incidents(client, query, now=NOW)  # type: ignore[arg-type]
+    assert len(result.matches) == 5
+    assert all(m.title.startswith("Postgres connection pool") for m in result.matches)
+    assert all(m.same_service and m.similarity < 0.35 for m in result.matches)
+    old = find_similar_incidents(client, query, now=NOW, min_similarity=0.35)  # type: ignore[arg-type]
+    assert old.matches == [] and "similar enough" in old.notices[-1]
+
+
+@pytest.mark.parametrize(
+    ("ranks", "start"),
+    [([3], "Match 3 is weak"), ([4, 5], "Matches 4-5 are weak"), ([2, 4], "Matches 2, 4 are")],
+)
+def test_weak_notice_names_the_ranks(ranks: list[int], start: str) -> None:
+    assert _weak_notice(ranks, 0.25).startswith(start)
+    assert "(similarity below 0.25)" in _weak_notice(ranks, 0.25)
 
 
 def test_search_blends_past_incidents_when_the_plan_has_it() -> None:

@@ -104,7 +104,9 @@ class ResolverCount(BaseModel):
 class Pattern(BaseModel):
     """What the similar incidents have in common over the window."""
 
-    count: int = Field(description="similar incidents in the window (above the threshold)")
+    count: int = Field(
+        description="similar incidents in the window (at or above the pattern threshold)"
+    )
     window_days: int
     first_seen: datetime | None = None
     last_seen: datetime | None = None

@@ -2,7 +2,9 @@
 
 Two alerts of one failure mode differ in hosts, pods, ids, numbers and quoted values
 ("Disk 91% full on db-7.prod.internal" / "Disk 97% full on db-2.prod.internal"); removing those
-leaves the stable template, which is what similarity should compare.
+leaves the stable template, which is what similarity should compare. CamelCase alert names are
+split into words first ("KubeNodeNotReady" -> "kube node not ready"), so they share terms with
+the same failure worded in prose ("Node ... NotReady", "Kubernetes node ... not ready").
 """
 
 from __future__ import annotations
@@ -32,21 +34,32 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     # Numbers with optional decimals and units, and percentages (91%, 2.5s, 512mb, 3x).
     (
         re.compile(
-            r"(?<![a-z0-9_])\d+(?:[.,]\d+)*\s*(?:%|ms|s|sec|m|min|h|d|[kmgt]i?b|x)?(?![a-z])"
+            r"(?<![a-z0-9])\d+(?:[.,]\d+)*\s*(?:%|ms|s|sec|m|min|h|d|[kmgt]i?b|x)?(?![a-z])"
         ),
         " ",
     ),
 ]
 _NON_WORD = re.compile(r"[^a-z0-9]+")
+# A word of letters only (ids mix in digits), and the CamelCase boundaries inside it: lower to
+# upper after two letters ("NodeNotReady"; not "iOS"), and the end of an acronym ("OOMKilled";
+# not "OAuth").
+_LETTERS_WORD = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]+(?![A-Za-z0-9])")
+_CAMEL_BOUNDARY = re.compile(r"(?<=[A-Za-z][a-z])(?=[A-Z])|(?<=[A-Z]{2})(?=[A-Z][a-z])")
 
 STOP_WORDS = frozenset(
     "a an and are as at be by for from has have in is it of on or the to was were with".split()  # noqa: SIM905
 )
 
 
+def split_camel_case(text: str) -> str:
+    """Split CamelCase words: 'KubePodCrashLooping OOMKilled' -> 'Kube Pod Crash Looping OOM
+    Killed'; words with digits (ids) and 'iOS'/'OAuth'-style words are left whole."""
+    return _LETTERS_WORD.sub(lambda word: _CAMEL_BOUNDARY.sub(" ", word.group(0)), text)
+
+
 def normalize_title(title: str) -> str:
-    """Lower-case ``title`` and remove its variable parts; words joined by single spaces."""
-    text = title.lower()
+    """Split CamelCase, lower-case and remove the variable parts; words joined by single spaces."""
+    text = split_camel_case(title).lower()
     for pattern, replacement in _RULES:
         text = pattern.sub(replacement, text)
     return " ".join(_NON_WORD.sub(" ", text).split())

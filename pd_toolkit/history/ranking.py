@@ -4,6 +4,12 @@ The text signal is the mean of two cosines: word 1-2-grams (what the title says)
 char_wb 3-5-grams (robust to "timeout"/"timed out", "postgres"/"postgresql"). Vectorisers are
 fitted once per fetched history on the *distinct* normalised titles, so ranking 10,000
 candidates costs a transform of the query and one sparse product.
+
+Two thresholds on relevance: ``SHOW_FLOOR`` admits a candidate to the ranked list (the top ones
+are shown, each with its similarity), ``PATTERN_THRESHOLD`` admits it to the pattern count,
+which must stay precise. Both were chosen on sandbox seed 7 only (the highest floor that costs
+no recall@5 on the "other titles" split; the pattern threshold with the best F0.5 of the
+pattern set); ``benchmarks/history.py`` reports them on held-out seeds.
 """
 
 from __future__ import annotations
@@ -19,7 +25,8 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, T
 
 from pd_toolkit.history.models import IncidentRecord
 
-MIN_SIMILARITY = 0.35
+SHOW_FLOOR = 0.05
+PATTERN_THRESHOLD = 0.25
 SAME_SERVICE_BONUS = 0.10
 RECENCY_BONUS = 0.05
 RECENCY_HALF_LIFE_DAYS = 90.0
@@ -37,10 +44,11 @@ class EmbeddingsLike(Protocol):
 
 @dataclass(frozen=True)
 class ScoredCandidate:
-    """One candidate that passed the threshold, with its score parts."""
+    """One candidate that reached the floor, with its score parts."""
 
     record: IncidentRecord
     score: float
+    relevance: float
     similarity: float
     same_service: bool
     pagerduty_score: float | None
@@ -125,13 +133,14 @@ class CandidateIndex:
         exclude_ids: frozenset[str] = frozenset(),
         pagerduty_scores: Mapping[str, float] | None = None,
         embeddings: EmbeddingsLike | None = None,
-        min_similarity: float = MIN_SIMILARITY,
+        min_similarity: float = SHOW_FLOOR,
     ) -> list[ScoredCandidate]:
         """Every candidate whose relevance reaches ``min_similarity``, best first.
 
         relevance = similarity (+ PAGERDUTY_WEIGHT x PagerDuty's score / 100 when given);
         score = relevance + SAME_SERVICE_BONUS (same service) + RECENCY_BONUS x 2^(-age/90d).
-        The bonuses order matches but never let an unrelated incident through.
+        The bonuses order matches but never let an unrelated incident through; compare
+        ``relevance`` with ``PATTERN_THRESHOLD`` to tell strong matches from weak ones.
         """
         if not self.records:
             return []
@@ -155,16 +164,26 @@ class CandidateIndex:
             + SAME_SERVICE_BONUS * same_service
             + RECENCY_BONUS * np.exp2(-age_days / RECENCY_HALF_LIFE_DAYS)
         )
+        relevance = relevance.round(4)
         eligible = np.flatnonzero(relevance >= min_similarity)
         order = eligible[np.lexsort((-self._created[eligible], -score[eligible]))]
+        records = [self.records[i] for i in order.tolist()]
         return [
             ScoredCandidate(
-                record=self.records[i],
-                score=round(float(score[i]), 4),
-                similarity=round(float(similarity[i]), 4),
-                same_service=bool(same_service[i]),
-                pagerduty_score=pd_scores.get(self.records[i].id),
+                record=record,
+                score=total,
+                relevance=relevant,
+                similarity=similar,
+                same_service=same,
+                pagerduty_score=pd_scores.get(record.id),
             )
-            for i in order
-            if self.records[i].id not in exclude_ids
+            for record, total, relevant, similar, same in zip(
+                records,
+                score[order].round(4).tolist(),
+                relevance[order].tolist(),
+                similarity[order].round(4).tolist(),
+                same_service[order].tolist(),
+                strict=True,
+            )
+            if record.id not in exclude_ids
         ]

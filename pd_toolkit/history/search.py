@@ -19,7 +19,12 @@ from pd_toolkit.history.models import (
 )
 from pd_toolkit.history.normalize import normalize_title, shared_terms
 from pd_toolkit.history.pattern import summarize_pattern
-from pd_toolkit.history.ranking import MIN_SIMILARITY, EmbeddingsLike, ScoredCandidate
+from pd_toolkit.history.ranking import (
+    PATTERN_THRESHOLD,
+    SHOW_FLOOR,
+    EmbeddingsLike,
+    ScoredCandidate,
+)
 
 DEFAULT_WINDOW_DAYS = 180
 DEFAULT_LIMIT = 5
@@ -163,6 +168,20 @@ def _match(
     )
 
 
+def _weak_notice(ranks: list[int], threshold: float) -> str:
+    """The notice marking shown matches below the pattern threshold, e.g. 'Matches 4-5 ...'."""
+    if len(ranks) == 1:
+        which = f"Match {ranks[0]} is"
+    elif ranks == list(range(ranks[0], ranks[-1] + 1)):
+        which = f"Matches {ranks[0]}-{ranks[-1]} are"
+    else:
+        which = f"Matches {', '.join(map(str, ranks))} are"
+    return (
+        f"{which} weak (similarity below {threshold:.2f}): possibly related, "
+        "not counted in the pattern."
+    )
+
+
 def find_similar_incidents(
     client: PagerDutyClient,
     incident: Mapping[str, Any] | None = None,
@@ -176,16 +195,19 @@ def find_similar_incidents(
     now: datetime | None = None,
     embeddings: EmbeddingsLike | None = None,
     use_past_incidents: bool = True,
-    min_similarity: float = MIN_SIMILARITY,
+    min_similarity: float = SHOW_FLOOR,
+    pattern_threshold: float = PATTERN_THRESHOLD,
     cache_ttl: float = CACHE_TTL_SECONDS,
 ) -> SimilarIncidents:
     """Rank the incidents of the last ``window_days`` by similarity to ``incident`` or ``text``.
 
     ``incident`` is an incident as returned by GET /incidents/{id} (wrapped or not); ``text``
     is free text. Scope: ``service_ids``/``team_ids`` when given, else every service when
-    ``all_services`` or for free text, else the incident's service. The history is cached per
-    client for ``cache_ttl`` seconds. ``requests_used`` is the client's request count delta
-    (other threads using the same client at the same time inflate it).
+    ``all_services`` or for free text, else the incident's service. The top ``limit`` matches
+    at or above ``min_similarity`` are shown (a notice marks the weak ones); the pattern counts
+    only those at or above ``pattern_threshold``. The history is cached per client for
+    ``cache_ttl`` seconds. ``requests_used`` is the client's request count delta (other
+    threads using the same client at the same time inflate it).
     """
     if (incident is None) == (text is None):
         raise ValueError("Give exactly one of incident (an incident object) or text")
@@ -256,6 +278,10 @@ def find_similar_incidents(
             f"None of the {candidates} incidents in the window is similar enough "
             f"(similarity below {min_similarity:.2f})."
         )
+    weak = [rank for rank, c in enumerate(top, start=1) if c.relevance < pattern_threshold]
+    if weak:
+        notices.append(_weak_notice(weak, pattern_threshold))
+    counted = [c for c in ranked if c.relevance >= pattern_threshold]
     return SimilarIncidents(
         query=HistoryQuery(
             kind="incident" if record is not None else "text",
@@ -271,9 +297,9 @@ def find_similar_incidents(
         candidates=candidates,
         matches=[_match(c, normalized, resolutions.get(c.record.id)) for c in top],
         pattern=summarize_pattern(
-            [c.record for c in ranked],
+            [c.record for c in counted],
             window_days=window_days,
-            resolutions=[r for r in resolutions.values() if r is not None],
+            resolutions=[r for c in counted if (r := resolutions.get(c.record.id)) is not None],
         ),
         notices=notices,
         requests_used=client.request_count - requests_before,
