@@ -8,9 +8,10 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, copy_context
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal, NoReturn
@@ -108,6 +109,16 @@ class _RateBudget:
             time.sleep(wait)
 
 
+def _settled(function: Callable[[Any], Any], item: Any) -> Future[Any]:
+    """Run ``function(item)`` now; its result or exception as a completed future."""
+    future: Future[Any] = Future()
+    try:
+        future.set_result(function(item))
+    except Exception as exc:
+        future.set_exception(exc)
+    return future
+
+
 def _validated_base_url(region: str, base_url: str | None) -> str:
     if base_url is None:
         host = REGION_HOSTS.get(region.strip().lower())
@@ -195,7 +206,8 @@ class PagerDutyClient:
     ``timeout`` is ``(connect, read)`` seconds. ``max_retries`` bounds retries per call (so
     a call makes at most ``max_retries + 1`` attempts); a 429's Retry-After is honoured up to
     ``max_retry_wait`` seconds. ``rate_limit_per_minute`` keeps this client (all threads)
-    under PagerDuty's 960 requests/minute; ``None`` disables it.
+    under PagerDuty's 960 requests/minute; ``None`` disables it. ``max_concurrency`` bounds
+    the lookups :meth:`map_concurrently` runs at once (1 = one after another).
     """
 
     def __init__(
@@ -209,6 +221,7 @@ class PagerDutyClient:
         max_retry_wait: float = 30.0,
         rate_limit_per_minute: int | None = 960,
         on_request: Callable[[RequestEvent], None] | None = None,
+        max_concurrency: int = 4,
     ) -> None:
         self._api_key = _validated_key(api_key)
         self.base_url = _validated_base_url(region, base_url)
@@ -217,6 +230,9 @@ class PagerDutyClient:
             raise PagerDutyConfigError("max_retries must be 0 or more")
         self.max_retries = max_retries
         self.max_retry_wait = max_retry_wait
+        if max_concurrency < 1:
+            raise PagerDutyConfigError("max_concurrency must be 1 or more")
+        self.max_concurrency = max_concurrency
         self.rate_budget = _RateBudget(rate_limit_per_minute) if rate_limit_per_minute else None
         self.on_request = on_request
         self.request_count = 0
@@ -278,6 +294,17 @@ class PagerDutyClient:
             yield tally
         finally:
             self._tallies.reset(token)
+
+    def map_concurrently(
+        self, function: Callable[[Any], Any], items: Sequence[Any]
+    ) -> list[Future[Any]]:
+        """``function(item)`` for each item, at most ``max_concurrency`` at once, each in a
+        copy of the caller's context (so :meth:`count_requests` counts them); futures in
+        order. With ``max_concurrency=1`` they run here, one after another."""
+        if self.max_concurrency == 1 or len(items) <= 1:
+            return [_settled(function, item) for item in items]
+        with ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(items))) as pool:
+            return [pool.submit(copy_context().run, function, item) for item in items]
 
     # -- read-only guard -------------------------------------------------------------------
 

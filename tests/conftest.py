@@ -64,13 +64,16 @@ def cassette_client(request: pytest.FixtureRequest, record_mode: str) -> Iterato
     Replaying: points at an unroutable loopback port (the cassette answers). Recording: a real
     account when PAGERDUTY_API_KEY is set, else a fresh sandbox at FIXED_NOW.
     """
+    # One request at a time: vcrpy records only what the test's own thread sends.
     if record_mode == "none":
-        yield PagerDutyClient(api_key="replayed-from-cassette", base_url="http://127.0.0.1:9")
+        yield PagerDutyClient(
+            api_key="replayed-from-cassette", base_url="http://127.0.0.1:9", max_concurrency=1
+        )
     elif os.environ.get("PAGERDUTY_API_KEY"):
-        yield PagerDutyClient.from_env()
+        yield PagerDutyClient.from_env(max_concurrency=1)
     else:
         sandbox = request.getfixturevalue("sandbox")
-        yield PagerDutyClient(api_key=sandbox.api_key, base_url=sandbox.base_url)
+        yield PagerDutyClient(api_key=sandbox.api_key, base_url=sandbox.base_url, max_concurrency=1)
 
 
 @pytest.fixture

@@ -385,3 +385,27 @@ def test_count_requests_counts_only_this_context(fresh_sandbox: Any) -> None:
     assert counted == {"teams": 3, "users": 3}  # the 503 retry counts for teams
     assert outer.count == 1
     assert client.request_count == 7
+
+
+def test_map_concurrently_overlaps_counts_and_keeps_order(fresh_sandbox: Any) -> None:
+    fresh_sandbox.latency = 0.2
+    client = make_client(fresh_sandbox, max_concurrency=3)
+    paths = ["/teams", "/users", "/teams/NOPE"]
+    with client.count_requests() as tally:
+        futures = client.map_concurrently(client.get, paths)
+    assert "teams" in futures[0].result() and "users" in futures[1].result()
+    with pytest.raises(PagerDutyNotFoundError):
+        futures[2].result()
+    assert tally.count == 3
+    records = gets(fresh_sandbox)
+    assert max(r.started for r in records) < min(r.finished for r in records)  # all in flight
+
+
+def test_map_concurrently_with_one_runs_one_after_another(fresh_sandbox: Any) -> None:
+    client = make_client(fresh_sandbox, max_concurrency=1)
+    futures = client.map_concurrently(client.get, ["/teams", "/users"])
+    assert all(future.done() for future in futures)
+    first, second = gets(fresh_sandbox)
+    assert first.finished <= second.started
+    with pytest.raises(PagerDutyConfigError, match="max_concurrency"):
+        make_client(fresh_sandbox, max_concurrency=0)

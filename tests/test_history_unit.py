@@ -5,7 +5,10 @@ No HTTP: a fake client answers GETs from in-memory incidents.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pd_toolkit.client import RequestTally
 from pd_toolkit.errors import PagerDutyPaginationLimitError, PagerDutyPlanError
 from pd_toolkit.history import (
     CandidateIndex,
@@ -101,10 +105,24 @@ class FakeClient:
         self.notes = notes or {}
         self.request_count = 0
         self.paths: list[str] = []
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def count_requests(self) -> Iterator[RequestTally]:
+        before = self.request_count
+        tally = RequestTally()
+        yield tally
+        tally.count = self.request_count - before
+
+    def map_concurrently(self, function: Callable[[Any], Any], items: Sequence[Any]) -> list:
+        """Like PagerDutyClient.map_concurrently: really concurrent, futures in order."""
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            return [pool.submit(function, item) for item in items]
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        self.request_count += 1
-        self.paths.append(path)
+        with self._lock:
+            self.request_count += 1
+            self.paths.append(path)
         params = dict(params or {})
         if path == "/incidents":
             since, until = params["since"], params["until"]

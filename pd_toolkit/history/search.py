@@ -132,12 +132,14 @@ def _resolutions(
     if not missing:
         return found
     failures: list[str] = []
-    for record in missing:  # sequential: few requests, and vcrpy cassettes are not thread-safe
+    lookups = client.map_concurrently(lambda record: fetch_resolution(client, record), missing)
+    for record, lookup in zip(missing, lookups, strict=True):
         try:
-            resolution = fetch_resolution(client, record)
-        except PagerDutyError as exc:
+            resolution = lookup.result()
+        except PagerDutyError as exc:  # not cached: the next search tries again
             failures.append(exc.message)
-            resolution = None
+            found[record.id] = None
+            continue
         found[record.id] = resolution
         cache.resolutions[record.id] = (now, resolution)
     if failures:
@@ -217,7 +219,6 @@ def find_similar_incidents(
         raise ValueError("window_days must be between 1 and 3650")
     if not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be between 1 and {MAX_LIMIT}")
-    requests_before = client.request_count
     until = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     since = until - timedelta(days=window_days)
     record = IncidentRecord.from_api(_as_incident(incident)) if incident is not None else None
@@ -241,33 +242,40 @@ def find_similar_incidents(
         or "all services"
     )
 
-    history, from_cache = get_history(
-        client,
-        since=since,
-        until=until,
-        window_days=window_days,
-        service_ids=services,
-        team_ids=teams,
-        ttl=cache_ttl,
-    )
     cache = cache_for(client)
     notices: list[str] = []
-    pd_scores = (
-        _past_incident_scores(client, cache, record.id, cache_ttl, notices)
-        if record is not None and use_past_incidents
-        else {}
-    )
-    ranked = history.index.rank(
-        normalized,
-        now=until,
-        service_id=record.service_id if record is not None else None,
-        exclude_ids=frozenset({record.id}) if record is not None else frozenset(),
-        pagerduty_scores=pd_scores,
-        embeddings=embeddings,
-        min_similarity=min_similarity,
-    )
-    top = ranked[:limit]
-    resolutions = _resolutions(client, cache, [c.record for c in top], cache_ttl, notices)
+
+    def fetch(part: str) -> Any:
+        """The history, or PagerDuty's own scores: fetched side by side."""
+        if part == "history":
+            return get_history(
+                client,
+                since=since,
+                until=until,
+                window_days=window_days,
+                service_ids=services,
+                team_ids=teams,
+                ttl=cache_ttl,
+            )
+        if record is None or not use_past_incidents:
+            return {}
+        return _past_incident_scores(client, cache, record.id, cache_ttl, notices)
+
+    with client.count_requests() as requests_used:
+        history_lookup, scores_lookup = client.map_concurrently(fetch, ["history", "scores"])
+        history, from_cache = history_lookup.result()
+        pd_scores = scores_lookup.result()
+        ranked = history.index.rank(
+            normalized,
+            now=until,
+            service_id=record.service_id if record is not None else None,
+            exclude_ids=frozenset({record.id}) if record is not None else frozenset(),
+            pagerduty_scores=pd_scores,
+            embeddings=embeddings,
+            min_similarity=min_similarity,
+        )
+        top = ranked[:limit]
+        resolutions = _resolutions(client, cache, [c.record for c in top], cache_ttl, notices)
     candidates = len(history.records) - (
         record is not None and any(r.id == record.id for r in history.records)
     )
@@ -302,6 +310,6 @@ def find_similar_incidents(
             resolutions=[r for c in counted if (r := resolutions.get(c.record.id)) is not None],
         ),
         notices=notices,
-        requests_used=client.request_count - requests_before,
+        requests_used=requests_used.count,
         from_cache=from_cache,
     )
