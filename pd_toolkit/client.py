@@ -221,7 +221,7 @@ class PagerDutyClient:
         max_retry_wait: float = 30.0,
         rate_limit_per_minute: int | None = 960,
         on_request: Callable[[RequestEvent], None] | None = None,
-        max_concurrency: int = 4,
+        max_concurrency: int = 5,
     ) -> None:
         self._api_key = _validated_key(api_key)
         self.base_url = _validated_base_url(region, base_url)

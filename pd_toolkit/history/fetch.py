@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,23 +33,36 @@ def _iso(moment: datetime) -> str:
 
 def _slice_pages(
     client: PagerDutyClient, params: dict[str, Any], offset_cap: int
-) -> Iterator[dict[str, Any]]:
-    """The incidents of one slice; PagerDutyPaginationLimitError as soon as they cannot fit."""
-    offset = 0
-    while True:
+) -> list[dict[str, Any]]:
+    """The incidents of one slice; PagerDutyPaginationLimitError when they cannot fit.
+
+    The first page tells the total, so the other pages are fetched side by side
+    (``client.map_concurrently``); without a total, pages follow ``more`` one by one.
+    """
+
+    def page(offset: int) -> dict[str, Any]:
         if offset + PAGE_LIMIT > offset_cap:
             raise PagerDutyPaginationLimitError(f"More than {offset_cap:,} incidents in one slice")
-        page = client.get(
+        return client.get(
             "/incidents", {**params, "limit": PAGE_LIMIT, "offset": offset, "total": "true"}
         )
-        total = page.get("total")
-        if offset == 0 and isinstance(total, int) and total > offset_cap:
+
+    first = page(0)
+    total = first.get("total")
+    items: list[dict[str, Any]] = list(first.get("incidents") or [])
+    if isinstance(total, int):
+        if total > offset_cap:
             raise PagerDutyPaginationLimitError(f"{total:,} incidents in one slice")
-        items = page.get("incidents") or []
-        yield from items
-        if not page.get("more") or not items:
-            return
-        offset += len(items)
+        if first.get("more") and items:
+            offsets = range(len(items), total, PAGE_LIMIT)
+            for later in client.map_concurrently(page, offsets):
+                items.extend(later.result().get("incidents") or [])
+        return items
+    latest = first
+    while latest.get("more") and latest.get("incidents"):
+        latest = page(len(items))
+        items.extend(latest.get("incidents") or [])
+    return items
 
 
 def fetch_incidents(
@@ -71,10 +84,8 @@ def fetch_incidents(
 
     def fetch(start: datetime, end: datetime) -> None:
         try:
-            found = list(
-                _slice_pages(
-                    client, {**params, "since": _iso(start), "until": _iso(end)}, offset_cap
-                )
+            found = _slice_pages(
+                client, {**params, "since": _iso(start), "until": _iso(end)}, offset_cap
             )
         except PagerDutyPaginationLimitError:
             if end - start <= MIN_SLICE:
