@@ -26,6 +26,7 @@ from werkzeug.wrappers import Request, Response
 
 from .account import SandboxAccount, build_account
 from .api import ApiError, Context, dispatch
+from .hostile import hostile_account
 
 FaultKind = Literal["status", "slow", "truncated", "not_json", "drop"]
 KeyKind = Literal["account", "user", "restricted"]
@@ -116,6 +117,7 @@ class Sandbox:
         *,
         latency: float = 0.0,
         past_incidents_enabled: bool = False,
+        hostile: bool = False,
     ) -> None:
         if now is None:
             now = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -127,6 +129,7 @@ class Sandbox:
         self.port = port
         self.latency = latency
         self.past_incidents_enabled = past_incidents_enabled
+        self.hostile = hostile  # add the prompt-injection incident of sandbox/hostile.py
         self.request_log: list[RequestRecord] = []
         self._faults: list[_ActiveFault] = []
         self._lock = threading.Lock()
@@ -136,7 +139,8 @@ class Sandbox:
     @property
     def account(self) -> SandboxAccount:
         """The generated data and hidden ground truth (shared, read-only)."""
-        return build_account(self.seed, self.now)
+        account = build_account(self.seed, self.now)
+        return hostile_account(account) if self.hostile else account
 
     @property
     def base_url(self) -> str:
