@@ -19,7 +19,13 @@ from urllib.parse import urlsplit
 
 import requests
 from pydantic import BaseModel, SecretStr
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_before_delay,
+)
 from tenacity.wait import wait_exponential_jitter
 
 from pd_toolkit import __version__
@@ -203,11 +209,13 @@ def _error_body(response: requests.Response) -> tuple[str | None, int | None, li
 class PagerDutyClient:
     """Sync PagerDuty REST API v2 client. Sends GET only; retries 429/5xx; never logs the key.
 
-    ``timeout`` is ``(connect, read)`` seconds. ``max_retries`` bounds retries per call (so
-    a call makes at most ``max_retries + 1`` attempts); a 429's Retry-After is honoured up to
-    ``max_retry_wait`` seconds. ``rate_limit_per_minute`` keeps this client (all threads)
-    under PagerDuty's 960 requests/minute; ``None`` disables it. ``max_concurrency`` bounds
-    the lookups :meth:`map_concurrently` runs at once (1 = one after another).
+    ``timeout`` is ``(connect, read)`` seconds. ``max_retries`` bounds retries per call (so a
+    call makes at most ``max_retries + 1`` attempts); a 429's Retry-After is honoured up to
+    ``max_retry_wait`` seconds; no retry starts whose wait would end more than
+    ``retry_deadline`` seconds after the call began. ``rate_limit_per_minute`` keeps this
+    client (all threads) under PagerDuty's 960 requests/minute; ``None`` disables it.
+    ``max_concurrency`` bounds the lookups :meth:`map_concurrently` runs at once (1 = one
+    after another).
     """
 
     def __init__(
@@ -219,6 +227,7 @@ class PagerDutyClient:
         timeout: float | tuple[float, float] = (5.0, 15.0),
         max_retries: int = 3,
         max_retry_wait: float = 30.0,
+        retry_deadline: float = 60.0,
         rate_limit_per_minute: int | None = 960,
         on_request: Callable[[RequestEvent], None] | None = None,
         max_concurrency: int = 5,
@@ -230,6 +239,7 @@ class PagerDutyClient:
             raise PagerDutyConfigError("max_retries must be 0 or more")
         self.max_retries = max_retries
         self.max_retry_wait = max_retry_wait
+        self.retry_deadline = retry_deadline
         if max_concurrency < 1:
             raise PagerDutyConfigError("max_concurrency must be 1 or more")
         self.max_concurrency = max_concurrency
@@ -332,7 +342,7 @@ class PagerDutyClient:
                 f"Path {path!r} must be relative to the API host, e.g. '/incidents'"
             )
         retrying = Retrying(
-            stop=stop_after_attempt(self.max_retries + 1),
+            stop=stop_after_attempt(self.max_retries + 1) | stop_before_delay(self.retry_deadline),
             retry=retry_if_exception_type(_Transient),
             wait=self._wait,
             reraise=True,
@@ -373,6 +383,18 @@ class PagerDutyClient:
                 PagerDutyConnectionError(
                     f"PagerDuty did not answer GET {_resource_of(path)} within "
                     f"{self.timeout[1]:g} s (after {attempt} attempts)"
+                )
+            ) from exc
+        except (
+            requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.ContentDecodingError,
+        ) as exc:
+            error = type(exc).__name__
+            raise _Transient(
+                PagerDutyConnectionError(
+                    f"PagerDuty's answer to GET {_resource_of(path)} was cut off or garbled "
+                    f"({type(exc).__name__}, after {attempt} attempts)",
+                    hint="A proxy or a network problem may be in the way; try again shortly.",
                 )
             ) from exc
         except requests.RequestException as exc:

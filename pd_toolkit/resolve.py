@@ -26,6 +26,7 @@ from pd_toolkit.models import EscalationPolicy, Incident, Schedule, Service, Tea
 
 Kind = Literal["team", "service", "schedule", "escalation_policy", "user"]
 OBJECT_ID = re.compile(r"^P[A-Z0-9]{6}$")
+INCIDENT_NUMBER = re.compile(r"[0-9]{1,18}")
 INCIDENT_ID = re.compile(r"^[A-Z0-9]{7,20}$")
 INCIDENT_URL = re.compile(
     r"^https?://[\w.-]+\.pagerduty\.com/incidents/([A-Za-z0-9]+)(?:[/?#].*)?$", re.IGNORECASE
@@ -140,12 +141,12 @@ def parse_incident_ref(ref: str | int) -> str:
     bare = re.sub(r"^(?:incident\s*)?", "", text, flags=re.IGNORECASE).strip()
     if bare.startswith("#"):
         number = bare[1:].strip()
-        if number.isdigit() and int(number) > 0:
+        if INCIDENT_NUMBER.fullmatch(number) and int(number) > 0:
             return str(int(number))
         raise IncidentRefError(
             f"{text!r} is not an incident number: after '#' give digits only, e.g. #12345"
         )
-    if bare.isdigit() and int(bare) > 0:
+    if INCIDENT_NUMBER.fullmatch(bare) and int(bare) > 0:
         return str(int(bare))
     if INCIDENT_ID.match(bare.upper()) and any(ch.isalpha() for ch in bare):
         return bare.upper()

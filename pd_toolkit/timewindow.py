@@ -54,8 +54,21 @@ _RELATIVE = re.compile(r"^(?:(?:last|past|previous)\s+)?(\d+)?\s*([a-z]+)$")
 _AGO = re.compile(r"^(\d+)\s*([a-z]+)\s+ago$")
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+LONGEST = timedelta(days=3660)
+
+
 class TimeRangeError(ValueError):
     """A time range that cannot be used; the message says what to give instead."""
+
+
+def _in_range(moment: datetime, text: str) -> datetime:
+    if not EARLIEST <= moment < LATEST:
+        raise TimeRangeError(
+            f"The time {text!r} is out of range: give a time between 1970 and 2100"
+        )
+    return moment
 
 
 def _local_midnight(day: date, tz: tzinfo) -> datetime:
@@ -72,35 +85,52 @@ def _relative(text: str) -> timedelta | None:
     amount = int(match.group(1) or 1)
     if amount <= 0:
         raise TimeRangeError(f"Time range {text!r} is empty: give a positive amount")
-    return timedelta(**{_UNITS[match.group(2)]: amount})
+    return _duration(_UNITS[match.group(2)], amount, text)
+
+
+def _duration(unit: str, amount: int, text: str) -> timedelta:
+    """``amount`` ``unit``s, at most about ten years."""
+    try:
+        span = timedelta(**{unit: amount})
+    except OverflowError:
+        span = LONGEST * 2
+    if span > LONGEST:
+        raise TimeRangeError(f"Time range {text!r} is too long: give at most 10 years")
+    return span
 
 
 def parse_instant(text: str, *, now: datetime, tz: tzinfo = UTC) -> datetime:
-    """'now', 'N hours ago', an ISO date (its local midnight) or datetime -> aware UTC."""
+    """'now', 'N hours ago', an ISO date (its local midnight) or datetime -> aware UTC,
+    between 1970 and 2100."""
     value = " ".join(text.strip().lower().split())
     if value == "now":
         return now.astimezone(UTC)
     ago = _AGO.match(value)
     if ago and ago.group(2) in _UNITS:
-        return now.astimezone(UTC) - timedelta(**{_UNITS[ago.group(2)]: int(ago.group(1))})
+        span = _duration(_UNITS[ago.group(2)], int(ago.group(1)), text)
+        return _in_range(now.astimezone(UTC) - span, text)
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            return _local_midnight(date.fromisoformat(value), tz)
+            return _in_range(_local_midnight(date.fromisoformat(value), tz), text)
         parsed = datetime.fromisoformat(text.strip().replace("z", "Z"))
+        moment = (parsed.replace(tzinfo=tz) if parsed.tzinfo is None else parsed).astimezone(UTC)
     except ValueError:
         raise TimeRangeError(
             f"Could not read the time {text!r}: give an ISO date or datetime "
             "(2026-11-17, 2026-11-17T09:30:00Z), 'now' or 'N hours ago'"
         ) from None
-    return (parsed.replace(tzinfo=tz) if parsed.tzinfo is None else parsed).astimezone(UTC)
+    except OverflowError:
+        moment = LATEST
+    return _in_range(moment, text)
 
 
 def _end_of(text: str, *, now: datetime, tz: tzinfo) -> datetime:
-    """The end bound of a range: a bare date means the whole day (its next midnight)."""
+    """The end bound of a range: a bare date means the whole day (its next local midnight)."""
+    moment = parse_instant(text, now=now, tz=tz)
     value = text.strip()
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        return _local_midnight(date.fromisoformat(value) + timedelta(days=1), tz)
-    return parse_instant(value, now=now, tz=tz)
+        return _in_range(_local_midnight(date.fromisoformat(value) + timedelta(days=1), tz), text)
+    return moment
 
 
 def _phrase(text: str, now: datetime, tz: tzinfo) -> tuple[datetime, datetime] | None:

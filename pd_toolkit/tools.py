@@ -73,6 +73,7 @@ OPEN_STATUSES = ("triggered", "acknowledged")
 MAX_INCIDENT_WINDOW = timedelta(days=180)
 MAX_LOG_ENTRIES = 500
 CHANGE_LOOKBACK = timedelta(hours=24)
+MAX_ARGUMENT = 200  # characters of a name, reference or time: errors echo it back
 
 
 def _iso(moment: datetime) -> str:
@@ -97,17 +98,26 @@ def _text_or_number(value: Any) -> Any:
 IncidentRef = Annotated[
     str,
     BeforeValidator(_text_or_number),
-    Field(description="Incident number (12345 or #12345), incident id, or its web URL."),
+    Field(
+        max_length=MAX_ARGUMENT,
+        description="Incident number (12345 or #12345), incident id, or its web URL.",
+    ),
 ]
 TimeRange = Annotated[
     str | None,
     Field(
+        max_length=MAX_ARGUMENT,
         description="today, yesterday, this week, last week, this month, last 24 hours, "
-        "last N days, an ISO date, or ISO..ISO. Or use since/until."
+        "last N days, an ISO date, or ISO..ISO. Or use since/until.",
     ),
 ]
-Since = Annotated[str | None, Field(description="ISO date/datetime start (instead of time_range).")]
-Until = Annotated[str | None, Field(description="ISO date/datetime end; default now.")]
+Since = Annotated[
+    str | None,
+    Field(max_length=MAX_ARGUMENT, description="ISO date/datetime start (instead of time_range)."),
+]
+Until = Annotated[
+    str | None, Field(max_length=MAX_ARGUMENT, description="ISO date/datetime end; default now.")
+]
 
 
 class _Args(BaseModel):
@@ -172,8 +182,10 @@ class ListIncidentsArgs(_Args):
         default=None,
         description="Default: open (triggered+acknowledged) when no time range is given, else all.",
     )
-    service: str | None = Field(default=None, description="Service name or id.")
-    team: str | None = Field(default=None, description="Team name or id.")
+    service: str | None = Field(
+        default=None, max_length=MAX_ARGUMENT, description="Service name or id."
+    )
+    team: str | None = Field(default=None, max_length=MAX_ARGUMENT, description="Team name or id.")
     urgency: Literal["high", "low"] | None = None
     time_range: TimeRange = None
     since: Since = None
@@ -342,11 +354,19 @@ class GetIncidentAlertsTool(PagerDutyTool):
 
 
 class OnCallArgs(_Args):
-    team: str | None = Field(default=None, description="Team name or id.")
-    service: str | None = Field(default=None, description="Service name or id.")
-    schedule: str | None = Field(default=None, description="Schedule name or id.")
-    escalation_policy: str | None = Field(default=None, description="Policy name or id.")
-    at: str | None = Field(default=None, description="ISO datetime; default now.")
+    team: str | None = Field(default=None, max_length=MAX_ARGUMENT, description="Team name or id.")
+    service: str | None = Field(
+        default=None, max_length=MAX_ARGUMENT, description="Service name or id."
+    )
+    schedule: str | None = Field(
+        default=None, max_length=MAX_ARGUMENT, description="Schedule name or id."
+    )
+    escalation_policy: str | None = Field(
+        default=None, max_length=MAX_ARGUMENT, description="Policy name or id."
+    )
+    at: str | None = Field(
+        default=None, max_length=MAX_ARGUMENT, description="ISO datetime; default now."
+    )
 
     @model_validator(mode="after")
     def _one_target(self) -> OnCallArgs:
@@ -543,7 +563,9 @@ class RecentChangesArgs(_Args):
     incident: IncidentRef | None = Field(
         default=None, description="Incident number, id or URL: changes before it triggered."
     )
-    service: str | None = Field(default=None, description="Service name or id.")
+    service: str | None = Field(
+        default=None, max_length=MAX_ARGUMENT, description="Service name or id."
+    )
     time_range: TimeRange = None
     since: Since = None
     until: Until = None
@@ -656,7 +678,9 @@ class SimilarIncidentsArgs(_Args):
     service: str | None = Field(
         default=None, description="Search this service (name or id); default: the incident's."
     )
-    team: str | None = Field(default=None, description="Search this team's services instead.")
+    team: str | None = Field(
+        default=None, max_length=MAX_ARGUMENT, description="Search this team's services instead."
+    )
     all_services: bool = Field(default=False, description="Search every service.")
     window_days: int = Field(default=180, ge=1, le=365, description="How far back (days).")
     limit: int = Field(default=5, ge=1, le=20, description="Matches to show (1-20).")

@@ -409,3 +409,13 @@ def test_map_concurrently_with_one_runs_one_after_another(fresh_sandbox: Any) ->
     assert first.finished <= second.started
     with pytest.raises(PagerDutyConfigError, match="max_concurrency"):
         make_client(fresh_sandbox, max_concurrency=0)
+
+
+def test_retry_deadline_bounds_a_call_whatever_max_retries_says(fresh_sandbox: Any) -> None:
+    fresh_sandbox.inject(Fault(kind="status", status=429, retry_after=0.4, times=None))
+    client = make_client(fresh_sandbox, max_retries=50, retry_deadline=1.0)
+    started = time.monotonic()
+    with pytest.raises(PagerDutyRateLimitError):
+        client.get("/teams")
+    assert time.monotonic() - started < 2.0
+    assert 2 <= client.request_count <= 4

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import pytest
 import requests
 from conftest import FIXED_NOW
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from langchain_core.messages import ToolCall, ToolMessage
 from langchain_core.tools import BaseTool
@@ -123,9 +123,6 @@ EDGY = [
     "NaN",
     "1e309",
 ]
-# Signatures of the known bugs (see the xfail tests at the end): examples hitting them are
-# discarded so that the fuzzing keeps looking for other ones.
-KNOWN_BUGS = ("Exceeds the limit (4300 digits)", "invalid literal for int()", "OverflowError")
 SPECIAL_KEYS = ["run_manager", "callbacks", "config", "self", "kwargs", "args", "tool_call_id"]
 wild_text = st.one_of(
     st.sampled_from(EDGY),
@@ -179,8 +176,6 @@ def assert_answered(tool: BaseTool, args: Mapping[str, Any]) -> ToolMessage:
     assert isinstance(message, ToolMessage)
     assert message.status in ("success", "error")
     assert isinstance(message.content, str) and message.content.strip()
-    if any(signature in message.content for signature in KNOWN_BUGS):
-        assume(False)  # a bug with its own xfail test below; keep looking for others
     assert "unexpectedly" not in message.content, message.content
     return message
 
@@ -209,7 +204,7 @@ def test_the_in_process_transport_answers_like_the_sandbox(tools: dict[str, Base
     assert missing.status == "error" and "No incident #999999" in missing.content
 
 
-# -- bugs the fuzzing found (xfail until fixed; see each reason) ------------------------------
+# -- regressions: bugs the fuzzing found ----------------------------------------------------
 
 OUT_OF_RANGE = [
     ("pagerduty_list_incidents", {"until": "0001-01-01"}),
@@ -224,12 +219,6 @@ OUT_OF_RANGE = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: pd_toolkit/timewindow.py does datetime arithmetic without bounds, so a time "
-    "near year 1 or 9999, or 'last N days' with a huge N, raises OverflowError, which reaches "
-    "the model as the 'failed unexpectedly' catch-all instead of a TimeRangeError",
-)
 @pytest.mark.parametrize(("name", "args"), OUT_OF_RANGE)
 def test_times_beyond_the_datetime_range_are_clear_errors(
     tools: dict[str, BaseTool], name: str, args: dict[str, Any]
@@ -240,12 +229,6 @@ def test_times_beyond_the_datetime_range_are_clear_errors(
     assert "OverflowError" not in message.content
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: pd_toolkit/resolve.py parse_incident_ref calls int() on whatever str.isdigit() "
-    "accepts: past 4,300 digits, or on digits int() cannot read ('²'), Python raises "
-    "ValueError, which becomes the 'failed unexpectedly' catch-all, not an IncidentRefError",
-)
 @pytest.mark.parametrize("reference", ["#" + "9" * 5000, "9" * 5000, "²", "#³"])
 @pytest.mark.parametrize(
     "name",
@@ -266,11 +249,6 @@ def test_odd_incident_numbers_are_clear_errors(
     assert "unexpectedly" not in message.content
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: error messages echo the whole argument (f'{name!r}'), so a 5,000-character "
-    "argument costs the model a 5,000-character error; only `text` has a max_length",
-)
 @pytest.mark.parametrize(
     ("name", "args"),
     [

@@ -83,7 +83,7 @@ CLEAR_ERRORS: dict[str, tuple[str, ...]] = {
     "429": ("rate-limited", "narrow the query"),
     "503": ("HTTP 503 and retries ran out", "Try again in a minute"),
     "slow": ("did not answer", "within 0.25 s", "after 3 attempts", "then try again"),
-    "truncated": ("after 3 attempts", "then try again"),
+    "truncated": ("was cut off", "after 3 attempts", "try again shortly"),
     "not_json": ("not JSON", "try again shortly"),
     "drop": ("Could not reach PagerDuty", "after 3 attempts", "then try again"),
 }
