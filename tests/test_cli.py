@@ -1,0 +1,34 @@
+"""The `pd-toolkit sandbox` command serves a working sandbox until stopped."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import requests
+
+
+def test_pd_toolkit_sandbox_serves_until_stopped() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pd_toolkit.cli", "sandbox", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        banner = [process.stdout.readline() for _ in range(2)]
+        url = re.search(r"http://127\.0\.0\.1:\d+", banner[0])
+        key = re.search(r"account-level key:\s+(\S+)", banner[1])
+        assert url and key, banner
+        answer = requests.get(
+            url.group(0) + "/abilities",
+            headers={"Authorization": f"Token token={key.group(1)}"},
+            timeout=10,
+        )
+        assert answer.status_code == 200 and answer.json()["abilities"]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
