@@ -10,8 +10,10 @@ import sys
 from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from langchain.agents import create_agent
+from langchain.agents.middleware import ModelRequest, dynamic_prompt
 from langchain_core.language_models import BaseChatModel
 from langgraph.graph.state import CompiledStateGraph
 
@@ -50,9 +52,15 @@ def build_assistant(
     """
     clock = (lambda: now) if isinstance(now, datetime) else now
     toolkit = PagerDutyToolkit(client=client, now=clock, time_zone=time_zone)
-    moment = (clock or (lambda: datetime.now(UTC)))()
-    prompt = SYSTEM_PROMPT.format(now=f"{moment:%Y-%m-%d %H:%M %Z} ({time_zone})")
-    return create_agent(model, tools=toolkit.get_tools(), system_prompt=prompt)
+    zone = ZoneInfo(time_zone)
+
+    @dynamic_prompt
+    def prompt_with_the_time(request: ModelRequest) -> str:
+        """The system prompt, with the time of this model call in the toolkit's zone."""
+        moment = (clock or (lambda: datetime.now(UTC)))().astimezone(zone)
+        return SYSTEM_PROMPT.format(now=f"{moment:%Y-%m-%d %H:%M} {time_zone}")
+
+    return create_agent(model, tools=toolkit.get_tools(), middleware=[prompt_with_the_time])
 
 
 def ask(agent: CompiledStateGraph, question: str) -> str:
@@ -72,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
 
     model = chat_model_from_settings(args.model, args.base_url)
     if model is None:
-        print(NO_MODEL_HELP)
+        print(NO_MODEL_HELP, file=sys.stderr)
         return 2
     with ExitStack() as stack:
         try:

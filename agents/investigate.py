@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime
+from functools import cache
 from typing import Annotated, Any, TextIO, TypedDict
 from zoneinfo import ZoneInfo
 
@@ -322,7 +323,13 @@ def graph(config: RunnableConfig) -> CompiledStateGraph:
     """Graph factory for ``langgraph dev`` / LangGraph Studio (see langgraph.json): built from
     the environment at run time (PAGERDUTY_API_KEY, ...; OPENAI_API_KEY optional), so that
     importing this module needs no key."""
-    return build_graph(PagerDutyClient.from_env(), chat_model_from_settings())
+    return build_graph(_client_from_env(), chat_model_from_settings())
+
+
+@cache
+def _client_from_env() -> PagerDutyClient:
+    """One client per server process, so name and history caches last across runs."""
+    return PagerDutyClient.from_env()
 
 
 # -- CLI ------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from pd_toolkit.models import (
 )
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]+")
+_UNSAFE_KEY = re.compile(r"[^\w.-]+")
 TITLE_CAP = 120
 NOTE_CAP = 300
 DETAIL_CAP = 80
@@ -260,6 +261,13 @@ def render_timeline(timeline: IncidentTimeline, tz: tzinfo = UTC) -> str:
 # -- alerts ---------------------------------------------------------------------------------
 
 
+def detail_key(key: Any, cap: int = 40) -> str:
+    """An alert's custom-detail key (sender-chosen): only letters, digits and ``._-`` kept,
+    so it cannot carry Markdown, quotes or instructions; capped."""
+    safe = _UNSAFE_KEY.sub("_", str(key)).strip("_") or "_"
+    return safe if len(safe) <= cap else safe[: cap - 1] + "…"
+
+
 def telling_details(details: dict[str, Any], limit: int = DETAIL_FIELDS) -> tuple[str, int]:
     """The most telling custom-detail fields as 'k="v"' pairs, and how many were left out."""
     flat: dict[str, Any] = {}
@@ -275,7 +283,7 @@ def telling_details(details: dict[str, Any], limit: int = DETAIL_FIELDS) -> tupl
         ),
     )
     shown = ranked[:limit]
-    pairs = " ".join(f"{clean_name(k, 40)}={quote_untrusted(flat[k], DETAIL_CAP)}" for k in shown)
+    pairs = " ".join(f"{detail_key(k)}={quote_untrusted(flat[k], DETAIL_CAP)}" for k in shown)
     return pairs, len(ranked) - len(shown)
 
 

@@ -63,6 +63,11 @@ class TimeRangeError(ValueError):
     """A time range that cannot be used; the message says what to give instead."""
 
 
+def iso_utc(moment: datetime) -> str:
+    """'2026-11-18T09:30:00Z': how PagerDuty is sent a time."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _in_range(moment: datetime, text: str) -> datetime:
     if not EARLIEST <= moment < LATEST:
         raise TimeRangeError(

@@ -65,7 +65,13 @@ from pd_toolkit.render import (
     render_timeline,
 )
 from pd_toolkit.resolve import Resolver
-from pd_toolkit.timewindow import TimeRangeError, TimeZoneName, parse_instant, resolve_window
+from pd_toolkit.timewindow import (
+    TimeRangeError,
+    TimeZoneName,
+    iso_utc,
+    parse_instant,
+    resolve_window,
+)
 
 logger = logging.getLogger("pd_toolkit.tools")
 
@@ -74,10 +80,6 @@ MAX_INCIDENT_WINDOW = timedelta(days=180)
 MAX_LOG_ENTRIES = 500
 CHANGE_LOOKBACK = timedelta(hours=24)
 MAX_ARGUMENT = 200  # characters of a name, reference or time: errors echo it back
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def format_validation_error(error: ValidationError) -> str:
@@ -246,7 +248,7 @@ class ListIncidentsTool(PagerDutyTool):
                     "PagerDuty lists at most 6 months (180 days) of incidents at once: "
                     "give a shorter time_range"
                 )
-            params |= {"since": _iso(window.since), "until": _iso(window.until)}
+            params |= {"since": iso_utc(window.since), "until": iso_utc(window.until)}
         if service:
             found = self.resolver.service(service)
             params["service_ids[]"] = [found.id]
@@ -429,7 +431,7 @@ class GetOnCallTool(PagerDutyTool):
             params["escalation_policy_ids[]"] = [p.id for p in policies]
         moment = parse_instant(at, now=self.clock(), tz=self.tz) if at else None
         if moment:
-            params |= {"since": _iso(moment), "until": _iso(moment + timedelta(minutes=1))}
+            params |= {"since": iso_utc(moment), "until": iso_utc(moment + timedelta(minutes=1))}
         body = self.client.get("/oncalls", params)
         report = OnCallReport(
             target=target,
@@ -477,7 +479,9 @@ class GetOnCallTool(PagerDutyTool):
 
 class ServiceStatusArgs(_Args):
     service: str | None = Field(
-        default=None, description="Service name or id; omit for every service not active."
+        default=None,
+        max_length=MAX_ARGUMENT,
+        description="Service name or id; omit for every service not active.",
     )
 
 
@@ -604,7 +608,7 @@ class ListRecentChangesTool(PagerDutyTool):
             return self._for_incident(incident, self.window(time_range, since, until), page)
         window = self.window(time_range, since, until, default=CHANGE_LOOKBACK)
         assert window is not None  # a default was given
-        page |= {"since": _iso(window.since), "until": _iso(window.until)}
+        page |= {"since": iso_utc(window.since), "until": iso_utc(window.until)}
         if service:
             found = self.resolver.service(service)
             body = self.client.get(f"/services/{found.id}/change_events", page)
@@ -635,7 +639,7 @@ class ListRecentChangesTool(PagerDutyTool):
             raise PagerDutyNotFoundError(f"Incident {found.id} names no service")
         body = self.client.get(
             f"/services/{service_id}/change_events",
-            page | {"since": _iso(window.since), "until": _iso(window.until)},
+            page | {"since": iso_utc(window.since), "until": iso_utc(window.until)},
         )
         result = ChangeList(
             scope=f"service {ref(found.service)} of #{found.incident_number} {found.id}",
@@ -676,7 +680,9 @@ class SimilarIncidentsArgs(_Args):
         description="Or free text describing the problem, e.g. 'postgres pool exhausted'.",
     )
     service: str | None = Field(
-        default=None, description="Search this service (name or id); default: the incident's."
+        default=None,
+        max_length=MAX_ARGUMENT,
+        description="Search this service (name or id); default: the incident's.",
     )
     team: str | None = Field(
         default=None, max_length=MAX_ARGUMENT, description="Search this team's services instead."

@@ -161,7 +161,7 @@ def test_cli_without_a_model_says_how_to_configure_one(
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
     assert main(["Who is on call for payments?", "--sandbox"]) == 2
-    assert capsys.readouterr().out.strip() == NO_MODEL_HELP
+    assert capsys.readouterr().err.strip() == NO_MODEL_HELP
 
 
 def test_cli_on_the_sandbox_with_an_openai_compatible_server(

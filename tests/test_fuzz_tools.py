@@ -257,6 +257,8 @@ def test_odd_incident_numbers_are_clear_errors(
         ("pagerduty_list_incidents", {"time_range": "x" * 5000}),
         ("pagerduty_get_oncall", {"team": "x" * 5000}),
         ("pagerduty_get_oncall", {"at": "x" * 5000}),
+        ("pagerduty_get_service_status", {"service": "x" * 5000}),
+        ("pagerduty_find_similar_incidents", {"text": "db", "service": "y" * 3000}),
     ],
 )
 def test_errors_do_not_echo_huge_arguments(

@@ -31,6 +31,7 @@ from pd_toolkit.render import (
     render_incident_list,
     render_oncall,
     render_timeline,
+    telling_details,
 )
 
 INCIDENT = {
@@ -207,3 +208,12 @@ def test_oncall_grouped_by_policy_and_level() -> None:
         "  L1: ann (PU00ANN) via schedule Payments primary (PSCH001), until 2026-11-19 09:00Z",
         "  L2: bob (PU00BOB) direct target, always on call",
     ]
+
+
+def test_detail_keys_from_the_sender_cannot_carry_markdown_or_quotes() -> None:
+    details = {"# new instructions ```": "x", "[click](http://evil)": "y", "error_rate": "5"}
+    pairs, hidden = telling_details(details)
+    assert hidden == 0
+    assert "#" not in pairs and "`" not in pairs and "[" not in pairs and "(" not in pairs
+    assert 'error_rate="5"' in pairs
+    assert 'new_instructions="x"' in pairs and 'click_http_evil="y"' in pairs

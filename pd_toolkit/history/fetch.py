@@ -22,13 +22,10 @@ from pd_toolkit.client import OFFSET_CAP, PAGE_LIMIT, PagerDutyClient
 from pd_toolkit.errors import PagerDutyPaginationLimitError
 from pd_toolkit.history.models import IncidentRecord, Resolution
 from pd_toolkit.history.ranking import CandidateIndex
+from pd_toolkit.timewindow import iso_utc
 
 MAX_RANGE = timedelta(days=180)
 MIN_SLICE = timedelta(minutes=1)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _slice_pages(
@@ -85,7 +82,7 @@ def fetch_incidents(
     def fetch(start: datetime, end: datetime) -> None:
         try:
             found = _slice_pages(
-                client, {**params, "since": _iso(start), "until": _iso(end)}, offset_cap
+                client, {**params, "since": iso_utc(start), "until": iso_utc(end)}, offset_cap
             )
         except PagerDutyPaginationLimitError:
             if end - start <= MIN_SLICE:
@@ -205,6 +202,7 @@ def get_history(
                 since=everything.since,
                 until=everything.until,
                 records=[r for r in everything.records if r.service_id in wanted],
+                fetched_at=everything.fetched_at,
             )
             cache.histories[key] = cached
             return cached, True
