@@ -317,6 +317,7 @@ class IncidentTimeline(PDModel):
     incident: Incident
     entries: list[LogEntry]
     notes: list[Note]
+    entries_capped_at: int | None = None  # set when more log entries exist than were read
 
 
 class IncidentAlerts(PDModel):

@@ -255,6 +255,11 @@ def render_timeline(timeline: IncidentTimeline, tz: tzinfo = UTC) -> str:
             else:
                 text = _entry_text(first)
             lines.append(f"{stamp} {text}")
+    if timeline.entries_capped_at is not None:
+        lines.append(
+            f"showing the first {timeline.entries_capped_at} log entries only; the rest are "
+            f"in PagerDuty: {incident.html_url or incident.id}"
+        )
     return "\n".join(lines)
 
 

@@ -303,20 +303,24 @@ class GetIncidentTimelineTool(PagerDutyTool):
 
     def answer(self, incident: str) -> tuple[str, IncidentTimeline]:
         found = self.resolver.incident(incident)
-        entries = self.client.iter_all(
-            f"/incidents/{found.id}/log_entries",
-            {"include[]": ["channels"]},
-            max_items=MAX_LOG_ENTRIES,
-            key="log_entries",
+        entries = list(
+            self.client.iter_all(
+                f"/incidents/{found.id}/log_entries",
+                {"include[]": ["channels"]},
+                max_items=MAX_LOG_ENTRIES + 1,  # one more, to know whether there are more
+                key="log_entries",
+            )
         )
+        capped = len(entries) > MAX_LOG_ENTRIES
         notes = self.client.get(f"/incidents/{found.id}/notes").get("notes") or []
         oldest = datetime.min.replace(tzinfo=UTC)
         timeline = IncidentTimeline(
             incident=found,
             entries=sorted(
-                (LogEntry.model_validate(e) for e in entries),
+                (LogEntry.model_validate(e) for e in entries[:MAX_LOG_ENTRIES]),
                 key=lambda e: e.created_at or oldest,
             ),
+            entries_capped_at=MAX_LOG_ENTRIES if capped else None,
             notes=sorted(
                 (Note.model_validate(n) for n in notes), key=lambda n: n.created_at or oldest
             ),

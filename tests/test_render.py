@@ -163,6 +163,8 @@ def test_timeline_collapses_notify_runs_and_interleaves_notes() -> None:
     assert lines[4].startswith("09:04:00Z acknowledge by Ann via website")
     assert lines[5] == '09:06:00Z note by Ann (PUSR001): "Rolled back"'
     assert len(lines) == 6  # the annotate entry is the note, shown once
+    capped = render_timeline(timeline.model_copy(update={"entries_capped_at": 500}))
+    assert capped.splitlines()[-1].startswith("showing the first 500 log entries only")
 
 
 def test_alert_details_are_ranked_capped_and_counted() -> None:
