@@ -34,6 +34,10 @@ from pd_toolkit.models import (
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]+")
 _UNSAFE_KEY = re.compile(r"[^\w.-]+")
 TITLE_CAP = 120
+NOTHING_FOUND = (
+    "Widen the time range or drop a filter to see more (a User Token key sees only what its "
+    "user may see)."
+)
 NOTE_CAP = 300
 DETAIL_CAP = 80
 DETAIL_FIELDS = 6
@@ -150,7 +154,7 @@ def render_incident_list(result: IncidentList, tz: tzinfo = UTC) -> str:
     total = result.total if result.total is not None else len(result.items)
     header = f"Incidents ({scope}{window}): {total} found"
     if not result.items:
-        return f"{header}. Widen the time range or drop a filter to see more."
+        return f"{header}. {NOTHING_FOUND}"
     lines = [header, *(incident_line(i, tz) for i in result.items)]
     if total > len(result.items):
         lines.append(
@@ -468,6 +472,11 @@ def render_changes(result: ChangeList, tz: tzinfo = UTC) -> str:
     ]
     if total > len(result.changes):
         lines.append(f"showing {len(result.changes)} of {total}; narrow with a shorter time_range")
+    if total == 0:
+        lines.append(
+            "Widen the time range; change events exist only for services with a change "
+            "integration (deploys, config changes sent to PagerDuty)."
+        )
     shown = {c.id for c in result.changes}
     unseen = [c for c in result.related if c.id not in shown]
     if unseen:

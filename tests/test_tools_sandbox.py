@@ -80,3 +80,14 @@ def test_garbage_bodies_become_a_clear_error_message(fresh_sandbox: Sandbox) -> 
     fresh_sandbox.inject(Fault(kind="not_json", path="/oncalls", times=None))
     message = ask(fresh_sandbox, "pagerduty_get_oncall", escalation_policy="PABC123")
     assert message.status == "error" and "not JSON" in message.content
+
+
+def test_nothing_found_says_how_to_find_more(sandbox: Sandbox) -> None:
+    """The product's "no incidents" failure: say why that can happen and what to do."""
+    listed = ask(sandbox, "pagerduty_list_incidents", service="email-sender", time_range="today")
+    assert listed.status == "success" and "0 found" in listed.content
+    assert "Widen the time range" in listed.content and "User Token key" in listed.content
+    changes = ask(
+        sandbox, "pagerduty_list_recent_changes", service="ledger", time_range="last 1 hours"
+    )
+    assert changes.status == "success" and "Widen the time range" in changes.content
