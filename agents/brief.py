@@ -545,7 +545,7 @@ def _summary(
     if similar and similar.matches:
         top = similar.matches[0]
         fix = (
-            f"; the most similar was fixed by: {untrusted(top.resolution.summary, NOTE_CAP)}"
+            f", which was fixed by: {untrusted(top.resolution.summary, NOTE_CAP)}"
             if top.resolution
             else ""
         )
