@@ -214,8 +214,14 @@ def _timeline_section(timeline: IncidentTimeline, tz: tzinfo) -> list[str]:
     rows = list(_timeline_rows(timeline))
     incident = timeline.incident
     lines = [
-        f"- Time to acknowledge: {fmt_duration(incident.time_to_acknowledge)}; time to "
-        f"resolve: {fmt_duration(incident.time_to_resolve) if incident.resolved_time else 'open'}"
+        "- Time to acknowledge: "
+        + (
+            "not yet"
+            if incident.status == "triggered"
+            else fmt_duration(incident.time_to_acknowledge)
+        )
+        + "; time to resolve: "
+        + (fmt_duration(incident.time_to_resolve) if incident.resolved_time else "open")
     ]
     shown = [f"- {fmt_time(moment, tz)} {text}" for moment, text in rows]
     if len(shown) > MAX_TIMELINE:  # how it started, and the latest
