@@ -20,7 +20,6 @@ from langgraph.graph.state import CompiledStateGraph
 from agents.llm import NO_MODEL_HELP, chat_model_from_settings
 from agents.options import add_connection_options, open_client
 from pd_toolkit import PagerDutyClient, PagerDutyToolkit
-from pd_toolkit.errors import PagerDutyConfigError
 
 SYSTEM_PROMPT = """\
 You are an on-call assistant with read-only access to a PagerDuty account through tools.
@@ -83,10 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         print(NO_MODEL_HELP, file=sys.stderr)
         return 2
     with ExitStack() as stack:
-        try:
-            client = open_client(args, stack)
-        except PagerDutyConfigError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+        client = open_client(args, stack)
+        if client is None:
             return 2
         print(ask(build_assistant(client, model), args.question))
     return 0

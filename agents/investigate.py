@@ -37,7 +37,6 @@ from agents.llm import NO_MODEL_HELP, chat_model_from_settings
 from agents.options import add_connection_options, open_client
 from agents.synthesis import Synthesis, synthesize
 from pd_toolkit import PagerDutyClient, PagerDutyToolkit
-from pd_toolkit.errors import PagerDutyConfigError
 from pd_toolkit.models import Incident, IncidentList
 
 LOOKUPS = (
@@ -398,10 +397,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.service:
         request["service"] = args.service
     with ExitStack() as stack:
-        try:
-            client = open_client(args, stack)
-        except PagerDutyConfigError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+        client = open_client(args, stack)
+        if client is None:
             return 2
         compiled = build_graph(client, model)
         state = run_with_progress(compiled, request, sys.stderr)

@@ -7,6 +7,7 @@ import sys
 from contextlib import ExitStack
 
 from pd_toolkit import PagerDutyClient
+from pd_toolkit.errors import PagerDutyConfigError
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
@@ -16,13 +17,15 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base-url", help="OpenAI-compatible server URL")
 
 
-def open_client(args: argparse.Namespace, stack: ExitStack) -> PagerDutyClient:
-    """A client for the built-in sandbox (started on ``stack``) or from the environment.
-
-    Raises PagerDutyConfigError when no key is configured.
-    """
+def open_client(args: argparse.Namespace, stack: ExitStack) -> PagerDutyClient | None:
+    """A client for the built-in sandbox (started on ``stack``) or from the environment;
+    None, with the reason on stderr, when no key is configured."""
     if not args.sandbox:
-        return PagerDutyClient.from_env()
+        try:
+            return PagerDutyClient.from_env()
+        except PagerDutyConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return None
     from pd_toolkit.sandbox import Sandbox
 
     sandbox = stack.enter_context(Sandbox())

@@ -22,6 +22,17 @@ OPENAPI_SPEC = ROOT.parent / "shared" / "pagerduty-openapi" / "openapiv3.json"
 # A Wednesday morning: "this week" then spans Monday..now, and some shifts are mid-rotation.
 FIXED_NOW = datetime(2026, 11, 18, 9, 30, tzinfo=UTC)
 REDACTED = "Token token=REDACTED"
+# The tool names of the public contract (DESIGN.md), in the toolkit's order.
+CONTRACT_TOOLS = [
+    "pagerduty_list_incidents",
+    "pagerduty_get_incident",
+    "pagerduty_get_incident_timeline",
+    "pagerduty_get_incident_alerts",
+    "pagerduty_get_oncall",
+    "pagerduty_get_service_status",
+    "pagerduty_list_recent_changes",
+    "pagerduty_find_similar_incidents",
+]
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pytest
 import requests
-from conftest import FIXED_NOW
+from conftest import CONTRACT_TOOLS, FIXED_NOW
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from langchain_core.messages import ToolCall, ToolMessage
@@ -70,16 +70,6 @@ def tools() -> Iterator[dict[str, BaseTool]]:
     yield {tool.name: tool for tool in toolkit.get_tools()}
 
 
-TOOL_NAMES = [
-    "pagerduty_list_incidents",
-    "pagerduty_get_incident",
-    "pagerduty_get_incident_timeline",
-    "pagerduty_get_incident_alerts",
-    "pagerduty_get_oncall",
-    "pagerduty_get_service_status",
-    "pagerduty_find_similar_incidents",
-    "pagerduty_list_recent_changes",
-]
 # Values near the edges of what the tools parse: references, names, times, numbers.
 EDGY = [
     "#3088",
@@ -180,7 +170,7 @@ def assert_answered(tool: BaseTool, args: Mapping[str, Any]) -> ToolMessage:
     return message
 
 
-@pytest.mark.parametrize("name", TOOL_NAMES)
+@pytest.mark.parametrize("name", CONTRACT_TOOLS)
 @FUZZ
 @given(data=st.data())
 def test_schema_shaped_wild_arguments(tools: dict[str, BaseTool], name: str, data: Any) -> None:
@@ -188,7 +178,7 @@ def test_schema_shaped_wild_arguments(tools: dict[str, BaseTool], name: str, dat
     assert_answered(tool, data.draw(schema_shaped(tool), label="args"))
 
 
-@pytest.mark.parametrize("name", TOOL_NAMES)
+@pytest.mark.parametrize("name", CONTRACT_TOOLS)
 @FUZZ
 @given(data=st.data())
 def test_arbitrary_json_arguments(tools: dict[str, BaseTool], name: str, data: Any) -> None:

@@ -8,23 +8,13 @@ from datetime import UTC, datetime
 
 import pytest
 import yaml
-from conftest import FIXED_NOW, REDACTED, ROOT
+from conftest import CONTRACT_TOOLS, FIXED_NOW, REDACTED, ROOT
 from pydantic import ValidationError
 
 from pd_toolkit import PagerDutyClient, PagerDutyToolkit
 from pd_toolkit.sandbox import Sandbox
 from pd_toolkit.tools import PagerDutyTool
 
-CONTRACT_TOOLS = [
-    "pagerduty_list_incidents",
-    "pagerduty_get_incident",
-    "pagerduty_get_incident_timeline",
-    "pagerduty_get_incident_alerts",
-    "pagerduty_get_oncall",
-    "pagerduty_get_service_status",
-    "pagerduty_list_recent_changes",
-    "pagerduty_find_similar_incidents",
-]
 SECRET = "unit-test-secret-key-0123456789"
 
 
