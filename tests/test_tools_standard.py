@@ -63,7 +63,6 @@ class _Unit(ToolsUnitTests):
 
 
 @pytest.mark.vcr
-@pytest.mark.asyncio
 class _Integration(ToolsIntegrationTests):
     tool_class: type[PagerDutyTool]
 
