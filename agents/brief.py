@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from pd_toolkit.history import SimilarIncident, SimilarIncidents
 from pd_toolkit.models import (
+    OLDEST,
     Alert,
     ChangeEvent,
     ChangeList,
@@ -68,7 +69,6 @@ MAX_CHANGES = 8
 MAX_OTHER_OPEN = 5
 MAX_STEPS_FROM_HISTORY = 3
 SUSPECT_WINDOW = timedelta(hours=2)
-OLDEST = datetime.min.replace(tzinfo=UTC)
 HIGHLIGHT_KINDS = frozenset(
     {
         "trigger",

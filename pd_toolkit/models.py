@@ -79,6 +79,9 @@ Time = Annotated[datetime | None, BeforeValidator(_as_time)]
 Dict = Annotated[dict[str, Any], BeforeValidator(_as_dict)]
 
 
+OLDEST = datetime.min.replace(tzinfo=UTC)  # sort key for a missing time
+
+
 class PDModel(BaseModel):
     """Base: unknown fields ignored, every field optional."""
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from pd_toolkit.history.models import SimilarIncident, SimilarIncidents
 from pd_toolkit.models import (
+    OLDEST,
     Alert,
     ChangeEvent,
     ChangeList,
@@ -229,11 +230,11 @@ def render_timeline(timeline: IncidentTimeline, tz: tzinfo = UTC) -> str:
     """Log entries oldest first, notify runs collapsed, notes interleaved; ack/resolve times."""
     incident = timeline.incident
     events: list[tuple[datetime, int, LogEntry | Note]] = [
-        (e.created_at or datetime.min.replace(tzinfo=UTC), 0, e)
+        (e.created_at or OLDEST, 0, e)
         for e in timeline.entries
         if e.kind != "annotate" or not timeline.notes
     ]
-    events += [(n.created_at or datetime.min.replace(tzinfo=UTC), 1, n) for n in timeline.notes]
+    events += [(n.created_at or OLDEST, 1, n) for n in timeline.notes]
     events.sort(key=lambda item: (item[0], item[1]))
     lines = [
         f"Timeline of {_number(incident)} {incident.id} {incident.status or '?'}/"

@@ -34,6 +34,7 @@ from pd_toolkit.errors import (
 )
 from pd_toolkit.history import SimilarIncidents, find_similar_incidents
 from pd_toolkit.models import (
+    OLDEST,
     Alert,
     ChangeEvent,
     ChangeList,
@@ -313,16 +314,15 @@ class GetIncidentTimelineTool(PagerDutyTool):
         )
         capped = len(entries) > MAX_LOG_ENTRIES
         notes = self.client.get(f"/incidents/{found.id}/notes").get("notes") or []
-        oldest = datetime.min.replace(tzinfo=UTC)
         timeline = IncidentTimeline(
             incident=found,
             entries=sorted(
                 (LogEntry.model_validate(e) for e in entries[:MAX_LOG_ENTRIES]),
-                key=lambda e: e.created_at or oldest,
+                key=lambda e: e.created_at or OLDEST,
             ),
             entries_capped_at=MAX_LOG_ENTRIES if capped else None,
             notes=sorted(
-                (Note.model_validate(n) for n in notes), key=lambda n: n.created_at or oldest
+                (Note.model_validate(n) for n in notes), key=lambda n: n.created_at or OLDEST
             ),
         )
         return render_timeline(timeline, self.tz), timeline
@@ -667,8 +667,7 @@ class ListRecentChangesTool(PagerDutyTool):
 
 def _changes(body: dict[str, Any]) -> list[ChangeEvent]:
     changes = [ChangeEvent.model_validate(c) for c in body.get("change_events") or []]
-    oldest = datetime.min.replace(tzinfo=UTC)
-    return sorted(changes, key=lambda c: c.timestamp or oldest, reverse=True)
+    return sorted(changes, key=lambda c: c.timestamp or OLDEST, reverse=True)
 
 
 # -- history --------------------------------------------------------------------------------
