@@ -514,3 +514,45 @@ def test_mode_names_never_reach_an_api_body(sb: Sandbox) -> None:
     assert sample[0] in text
     leaked = [m.name for m in account.modes if m.name in text]
     assert not leaked
+
+
+def test_a_sandbox_can_trigger_note_and_resolve_without_touching_others() -> None:
+    """Changes land in this sandbox's own copy: the shared, cached account keeps its history."""
+    now = datetime(2026, 11, 18, 9, 30, tzinfo=UTC)
+    with Sandbox(now=now) as changed, Sandbox(now=now) as untouched:
+        auth = {"Authorization": f"Token token={changed.api_key}"}
+        before = len(changed.account.incidents)
+        assert changed.advance(timedelta(minutes=10)) == now + timedelta(minutes=10)
+        incident = changed.trigger_incident("checkout", "checkout_5xx")
+        assert incident["status"] == "triggered"
+        assert incident["created_at"] == "2026-11-18T09:40:00Z"
+        assert (
+            incident["incident_number"]
+            == max(i["incident_number"] for i in untouched.account.incidents) + 1
+        )
+        assert changed.account.failure_mode_of(incident["id"]) == "checkout_5xx"
+        served = requests.get(
+            f"{changed.base_url}/incidents/{incident['incident_number']}", headers=auth, timeout=5
+        ).json()["incident"]
+        assert served["id"] == incident["id"]
+        checkout = changed.account.service_id_by_name["checkout"]
+        assert changed.account.service(checkout)["status"] == "critical"
+
+        changed.add_note(incident["id"], "Rolled back the deploy.")
+        resolved = changed.resolve_incident(incident["incident_number"])
+        assert resolved["status"] == "resolved"
+        assert resolved["resolved_at"] == "2026-11-18T09:40:00Z"
+        base = f"{changed.base_url}/incidents/{incident['id']}"
+        notes = requests.get(f"{base}/notes", headers=auth, timeout=5).json()["notes"]
+        assert [n["content"] for n in notes] == ["Rolled back the deploy."]
+        entries = requests.get(f"{base}/log_entries", headers=auth, timeout=5).json()
+        assert {"resolve_log_entry", "annotate_log_entry", "trigger_log_entry"} <= {
+            e["type"] for e in entries["log_entries"]
+        }
+        assert len(changed.account.incidents) == before + 1
+        assert len(untouched.account.incidents) == before
+        assert untouched.account.find_incident(incident["id"]) is None
+        with pytest.raises(ValueError, match="only moves forward"):
+            changed.advance(timedelta(minutes=-1))
+        with pytest.raises(ValueError, match="unknown failure mode"):
+            changed.trigger_incident("checkout", "no_such_mode")

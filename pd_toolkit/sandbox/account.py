@@ -8,6 +8,7 @@ treat them as read-only.
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 import random
@@ -990,6 +991,113 @@ class SandboxAccount:
                     kind = rng.choices(("deploy", "config", "flag"), weights=(6, 2, 1))[0]
                     self._add_change(rng, at, service["id"], kind)
 
+    # ------------------------------------------------------------------ changes after the build
+    def fork(self) -> SandboxAccount:
+        """A private copy that can change (new incidents, resolutions, notes) while this one,
+        shared through `build_account`'s cache, stays untouched. Changes replace objects in the
+        copy's own containers; they never edit an object the two share."""
+        twin = copy.copy(self)
+        twin.incidents = list(self.incidents)
+        twin.alerts = dict(self.alerts)
+        twin.log_entries = dict(self.log_entries)
+        twin.notes = dict(self.notes)
+        twin.change_events = list(self.change_events)
+        twin._mode_of = dict(self._mode_of)
+        twin.services = [dict(service) for service in self.services]
+        twin._by_id = dict(self._by_id)
+        twin._register(twin.services)
+        twin._index()
+        return twin
+
+    def trigger_incident(self, mode_name: str, service_name: str, at: datetime) -> Json:
+        """Trigger a new incident of failure mode `mode_name` on `service_name` at `at` (only on
+        a `fork`); it is numbered after the newest incident and stays triggered."""
+        modes = {m.name: m for m in catalog.MODES}
+        if mode_name not in modes:
+            raise ValueError(f"unknown failure mode {mode_name!r}; known: {', '.join(modes)}")
+        if service_name not in self.service_id_by_name:
+            raise ValueError(f"unknown service {service_name!r}")
+        number = max(self._incident_by_number, default=999) + 1
+        rng = random.Random(f"pd-sandbox-trigger:{self.seed}:{number}:{iso(at)}")
+        ids = _Ids(rng)
+        ids.seen = set(self._by_id) | set(self._incident_by_id)
+        mode = modes[mode_name]
+        spec = _OpenSpec(mode_name, service_name, "triggered", mode.urgency, 0)
+        self._add_incident(rng, ids, number, at, mode, service_name, spec)
+        self.incidents.sort(key=lambda incident: incident["created_at"])
+        self.change_events.sort(key=lambda change: change["timestamp"])
+        self._index()
+        return self._incident_by_number[number]
+
+    def add_note(self, ident: str | int, content: str, at: datetime, user_id: str) -> Json:
+        """Add a note (and its annotate log entry) to an incident of a `fork`."""
+        incident = self.find_incident(ident)
+        if incident is None:
+            raise KeyError(f"no incident {ident!r}")
+        user = self.user_refs[user_id]
+        note_id = f"PN{len(self.notes.get(incident['id'], [])):02d}{incident['id'][-3:]}"
+        note = {
+            "id": note_id,
+            "user": user,
+            "channel": {"summary": "The PagerDuty website or APIs"},
+            "content": content,
+            "created_at": iso(at),
+        }
+        self.notes[incident["id"]] = [*self.notes.get(incident["id"], []), note]
+        self._log(
+            incident, "annotate", at, "Note added", user, {"type": "note", "summary": content}
+        )
+        return note
+
+    def resolve_incident(self, ident: str | int, at: datetime, user_id: str) -> Json:
+        """Resolve an open incident of a `fork` at `at`, by the user `user_id`."""
+        incident = self.find_incident(ident)
+        if incident is None:
+            raise KeyError(f"no incident {ident!r}")
+        if incident["status"] == "resolved":
+            return incident
+        user = self.user_refs[user_id]
+        alerts = [alert | {"status": "resolved"} for alert in self.alerts[incident["id"]]]
+        self.alerts[incident["id"]] = alerts
+        resolved = incident | {
+            "status": "resolved",
+            "resolved_at": iso(at),
+            "updated_at": iso(at),
+            "last_status_change_at": iso(at),
+            "last_status_change_by": user,
+            "assignments": [],
+            "acknowledgements": [],
+            "alert_counts": {"all": len(alerts), "triggered": 0, "resolved": len(alerts)},
+        }
+        self.incidents[self.incidents.index(incident)] = resolved
+        self._log(
+            resolved, "resolve", at, f"Resolved by {user['summary']}.", user, {"type": "website"}
+        )
+        self._index()
+        return resolved
+
+    def _log(
+        self, incident: Json, kind: str, at: datetime, summary: str, agent: Json, channel: Json
+    ) -> None:
+        """Append a log entry to an incident's timeline (the list is replaced, not edited)."""
+        entries = self.log_entries[incident["id"]]
+        entry_id = f"RL{len(entries):04d}{incident['id'][-8:]}"
+        entry = {
+            "id": entry_id,
+            "type": f"{kind}_log_entry",
+            "summary": summary,
+            "self": f"{API}/log_entries/{entry_id}",
+            "html_url": f"{WEB}/incidents/{incident['id']}/log_entries/{entry_id}",
+            "created_at": iso(at),
+            "agent": agent,
+            "channel": channel,
+            "service": incident["service"],
+            "incident": ref("incident", incident["id"], incident["summary"]),
+            "teams": incident["teams"],
+            "contexts": [],
+        }
+        self.log_entries[incident["id"]] = [*entries, entry]
+
     # ------------------------------------------------------------------ indexes and lookups
     def _index(self) -> None:
         self._incident_by_id = {i["id"]: i for i in self.incidents}
@@ -1013,6 +1121,8 @@ class SandboxAccount:
                 service["status"] = "critical"
             elif open_incidents:
                 service["status"] = "warning"
+            else:
+                service["status"] = "active"
 
     def _register(self, objs: list[Json]) -> None:
         self._by_id.update((o["id"], o) for o in objs)

@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -135,12 +135,51 @@ class Sandbox:
         self._lock = threading.Lock()
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._own_account: SandboxAccount | None = None
 
     @property
     def account(self) -> SandboxAccount:
-        """The generated data and hidden ground truth (shared, read-only)."""
+        """The generated data and hidden ground truth (shared and read-only until this sandbox
+        changes it: the first change gives the sandbox its own copy)."""
+        if self._own_account is not None:
+            return self._own_account
         account = build_account(self.seed, self.now)
         return hostile_account(account) if self.hostile else account
+
+    # -------------------------------------------------------------- changes over time
+    def _changeable(self) -> SandboxAccount:
+        with self._lock:
+            if self._own_account is None:
+                self._own_account = self.account.fork()
+            return self._own_account
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Move the sandbox clock forward (the account keeps its incidents); the new now."""
+        if delta < timedelta(0):
+            raise ValueError("the sandbox clock only moves forward")
+        self._changeable()
+        self.now += delta
+        return self.now
+
+    def trigger_incident(self, service: str, mode: str, at: datetime | None = None) -> dict:
+        """Trigger a new incident of failure `mode` on the service named `service` (at the
+        sandbox's now by default); returns the incident as GET /incidents/{id} would."""
+        return self._changeable().trigger_incident(mode, service, at or self.now)
+
+    def resolve_incident(self, incident: str | int, at: datetime | None = None) -> dict:
+        """Resolve an open incident (by id or number) as its first assignee would."""
+        account = self._changeable()
+        found = account.find_incident(incident)
+        if found is None:
+            raise KeyError(f"no incident {incident!r}")
+        assignees = [a["assignee"]["id"] for a in found.get("assignments") or []]
+        user_id = assignees[0] if assignees else account.user_key_user_id
+        return account.resolve_incident(incident, at or self.now, user_id)
+
+    def add_note(self, incident: str | int, content: str, user_id: str | None = None) -> dict:
+        """Add a note to an incident (by the user-key's user unless `user_id` is given)."""
+        account = self._changeable()
+        return account.add_note(incident, content, self.now, user_id or account.user_key_user_id)
 
     @property
     def base_url(self) -> str:
