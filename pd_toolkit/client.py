@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -45,6 +46,14 @@ from pd_toolkit.errors import (
 )
 
 logger = logging.getLogger("pd_toolkit.client")
+
+
+def _identity(item: Any) -> str:
+    """What tells two listed items apart: the id, else the whole item (on-call entries)."""
+    if isinstance(item, dict) and isinstance(item.get("id"), str):
+        return item["id"]
+    return json.dumps(item, sort_keys=True, default=str)
+
 
 REGION_HOSTS: dict[str, str] = {
     "us": "https://api.pagerduty.com",
@@ -514,11 +523,14 @@ class PagerDutyClient:
     ) -> Iterator[dict[str, Any]]:
         """Every item of a classic-paginated list, 100 per page, following ``more``.
 
-        Raises PagerDutyPaginationLimitError instead of asking past offset 10,000.
+        Raises PagerDutyPaginationLimitError instead of asking past offset 10,000. A page that
+        brings nothing new (a server repeating itself while saying ``more``, as PagerDuty's own
+        documented examples do) ends the listing with a warning instead of paging to the cap.
         """
         list_key = key or path.rstrip("/").rsplit("/", 1)[-1]
         offset = 0
         yielded = 0
+        seen: set[str] = set()
         while max_items is None or yielded < max_items:
             limit = PAGE_LIMIT if max_items is None else min(PAGE_LIMIT, max_items - yielded)
             if offset + limit > OFFSET_CAP:
@@ -527,12 +539,21 @@ class PagerDutyClient:
                 )
             page = self.get(path, {**(params or {}), "limit": limit, "offset": offset})
             items = page.get(list_key) or []
-            for item in items:
+            new_items = [item for item in items if _identity(item) not in seen]
+            for item in new_items:
+                seen.add(_identity(item))
                 yield item
                 yielded += 1
                 if max_items is not None and yielded >= max_items:
                     return
             if not page.get("more") or not items:
+                return
+            if not new_items:
+                logger.warning(
+                    "GET %s said more=true at offset %d but repeated earlier items; stopped there",
+                    _resource_of(path),
+                    offset,
+                )
                 return
             offset += len(items)
 

@@ -246,7 +246,11 @@ class EndlessClient(PagerDutyClient):
 
     def get(self, path: str, params: Any = None) -> dict:
         self.offsets.append(params["offset"] + params["limit"])
-        return {"incidents": [{"id": "x"}] * params["limit"], "more": True}
+        first = params["offset"]
+        return {
+            "incidents": [{"id": f"P{first + i}"} for i in range(params["limit"])],
+            "more": True,
+        }
 
 
 def test_iter_all_never_asks_past_offset_10000() -> None:
@@ -256,6 +260,27 @@ def test_iter_all_never_asks_past_offset_10000() -> None:
             pass
     assert max(client.offsets) == 10_000
     assert len(client.offsets) == 100
+
+
+class RepeatingClient(PagerDutyClient):
+    """A server like PagerDuty's documented examples: the same one item, always with more."""
+
+    def __init__(self) -> None:
+        super().__init__(api_key="k" * 20)
+        self.pages = 0
+
+    def get(self, path: str, params: Any = None) -> dict:
+        self.pages += 1
+        return {"incidents": [{"id": "PT4KHLK", "title": "example"}], "more": True}
+
+
+def test_iter_all_stops_when_a_page_brings_nothing_new(caplog: pytest.LogCaptureFixture) -> None:
+    client = RepeatingClient()
+    with caplog.at_level("WARNING", logger="pd_toolkit.client"):
+        items = list(client.iter_all("/incidents"))
+    assert items == [{"id": "PT4KHLK", "title": "example"}]
+    assert client.pages == 2
+    assert "repeated earlier items" in caplog.text
 
 
 # -- secrets and logging -----------------------------------------------------------------------
