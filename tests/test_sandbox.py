@@ -556,3 +556,9 @@ def test_a_sandbox_can_trigger_note_and_resolve_without_touching_others() -> Non
             changed.advance(timedelta(minutes=-1))
         with pytest.raises(ValueError, match="unknown failure mode"):
             changed.trigger_incident("checkout", "no_such_mode")
+
+
+def test_one_change_event_by_id(sb: Sandbox) -> None:
+    change = sb.account.change_events[-1]
+    assert ok(sb, f"/change_events/{change['id']}") == {"change_event": change}
+    error(get(sb, "/change_events/01NOSUCHCHANGE"), 404, 2100)

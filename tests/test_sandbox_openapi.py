@@ -136,6 +136,7 @@ def _cases(sb: Sandbox) -> list[tuple[str, str, dict[str, Any]]]:
         )
     for policy in account.escalation_policies:
         cases.append(("/escalation_policies/{id}", f"/escalation_policies/{policy['id']}", {}))
+    cases.append(("/change_events/{id}", f"/change_events/{account.change_events[-1]['id']}", {}))
     cases.append(("/users/{id}", f"/users/{account.users[0]['id']}", {}))
     cases.append(("/teams/{id}", f"/teams/{account.teams[0]['id']}", {}))
     return cases

@@ -1162,6 +1162,10 @@ class SandboxAccount:
         text = str(ident).lstrip("#")
         return self._incident_by_number.get(int(text)) if text.isdigit() else None
 
+    def change_event(self, obj_id: str) -> Json | None:
+        """The change event with this id, or None."""
+        return next((c for c in self.change_events if c["id"] == obj_id), None)
+
     def incidents_between(self, since: datetime | None, until: datetime | None) -> list[Json]:
         """Incidents created in [since, until) (either bound may be None), oldest first."""
         lo = 0 if since is None else bisect_left(self._created, iso(since))

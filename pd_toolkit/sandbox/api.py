@@ -93,6 +93,7 @@ URLS = Map(
         Rule("/teams", endpoint="teams"),
         Rule("/teams/<ident>", endpoint="team"),
         Rule("/change_events", endpoint="change_events"),
+        Rule("/change_events/<ident>", endpoint="change_event"),
         Rule("/priorities", endpoint="priorities"),
         Rule("/abilities", endpoint="abilities"),
     ],
@@ -691,6 +692,13 @@ def change_events(ctx: Context) -> Json:
     return _changes(ctx, None)
 
 
+def change_event(ctx: Context, ident: str) -> Json:
+    found = ctx.account.change_event(ident)
+    if found is None:
+        raise not_found(f"Change event {ident}")
+    return {"change_event": found}
+
+
 def service_change_events(ctx: Context, ident: str) -> Json:
     if ctx.account.service(ident) is None:
         raise not_found(f"Service {ident}")
@@ -729,6 +737,7 @@ ENDPOINTS: dict[str, Handler] = {
     "teams": teams,
     "team": team,
     "change_events": change_events,
+    "change_event": change_event,
     "priorities": priorities,
     "abilities": abilities,
 }
