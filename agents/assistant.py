@@ -10,11 +10,13 @@ import sys
 from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from langchain.agents import create_agent
 from langchain.agents.middleware import ModelRequest, dynamic_prompt
 from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import ToolMessage
 from langgraph.graph.state import CompiledStateGraph
 
 from agents.llm import NO_MODEL_HELP, chat_model_from_settings
@@ -64,12 +66,44 @@ def build_assistant(
 
 def ask(agent: CompiledStateGraph, question: str) -> str:
     """The assistant's final answer to one question."""
-    state = agent.invoke({"messages": [("user", question)]})
-    return state["messages"][-1].text
+    return answer(agent, question).text
+
+
+class Answer(NamedTuple):
+    """The final answer, and whether PagerDuty answered any tool call (None: none was made)."""
+
+    text: str
+    had_data: bool | None
+
+
+def answer(agent: CompiledStateGraph, question: str) -> Answer:
+    """The final answer to one question, and whether it rests on any successful tool result."""
+    messages = agent.invoke({"messages": [("user", question)]})["messages"]
+    results = [m for m in messages if isinstance(m, ToolMessage)]
+    had_data = any(m.status != "error" for m in results) if results else None
+    return Answer(messages[-1].text, had_data)
+
+
+def model_failure(exc: Exception, model: BaseChatModel) -> str | None:
+    """One line naming what to check when the chat model cannot be reached or refuses; None
+    for anything that is not a model-service error."""
+    import openai
+
+    if not isinstance(exc, openai.OpenAIError):
+        return None
+    where = getattr(model, "openai_api_base", None) or "the OpenAI API"
+    name = getattr(model, "model_name", "?")
+    return (
+        f"error: the chat model {name!r} at {where} did not answer "
+        f"({type(exc).__name__}: {' '.join(str(exc).split())[:160]}); check --base-url / "
+        "OPENAI_BASE_URL, OPENAI_API_KEY and --model / PD_TOOLKIT_MODEL."
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The CLI; exit status 2 when no chat model or no PagerDuty key is configured."""
+    """The CLI. Exit status: 0 an answer, 1 no answer (the chat model could not be reached, or
+    every PagerDuty lookup failed, e.g. a refused key or an unknown incident), 2 no chat model
+    or no PagerDuty key is configured."""
     parser = argparse.ArgumentParser(
         prog="python -m agents.assistant", description="Ask an on-call question of PagerDuty."
     )
@@ -85,7 +119,18 @@ def main(argv: list[str] | None = None) -> int:
         client = open_client(args, stack)
         if client is None:
             return 2
-        print(ask(build_assistant(client, model), args.question))
+        try:
+            reply = answer(build_assistant(client, model), args.question)
+        except Exception as exc:
+            line = model_failure(exc, model)
+            if line is None:
+                raise
+            print(line, file=sys.stderr)
+            return 1
+    print(reply.text)
+    if reply.had_data is False:
+        print("error: every PagerDuty lookup failed; the answer above says why.", file=sys.stderr)
+        return 1
     return 0
 
 

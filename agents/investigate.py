@@ -375,8 +375,22 @@ def _print_brief(brief: str) -> None:
         sys.stdout.write(brief)
 
 
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+
+def failure_of(state: InvestigationState) -> str | None:
+    """Why no incident could be investigated (unknown incident or service, a refused key, ...);
+    None when there was one, or when nothing is open (a true answer, not a failure)."""
+    record = state.get("lookups", {}).get("incident")
+    if state.get("target") is not None or record is None or record["ok"]:
+        return None
+    return " ".join(str(record["error"]).split())
+
+
 def main(argv: list[str] | None = None) -> int:
-    """The CLI; exit status 2 on a configuration error (no key, no model for --model)."""
+    """The CLI. Exit status: 0 a brief (or nothing open), 1 the incident could not be
+    investigated (unknown incident or service, a PagerDuty error such as 401), 2 a
+    configuration error (no key, no model for --model)."""
     parser = argparse.ArgumentParser(
         prog="python -m agents.investigate",
         description="Investigate a PagerDuty incident and print a brief with evidence ids.",
@@ -390,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     model = chat_model_from_settings(args.model, args.base_url)
     if model is None and (args.model or args.base_url):
         print(NO_MODEL_HELP, file=sys.stderr)
-        return 2
+        return EXIT_CONFIG
     request: InvestigationInput = {}
     if args.incident:
         request["incident"] = args.incident
@@ -399,14 +413,18 @@ def main(argv: list[str] | None = None) -> int:
     with ExitStack() as stack:
         client = open_client(args, stack)
         if client is None:
-            return 2
+            return EXIT_CONFIG
         compiled = build_graph(client, model)
         state = run_with_progress(compiled, request, sys.stderr)
     if args.json:
         print(json.dumps(state, indent=2))
     else:
         _print_brief(state["brief"])
-    return 0
+    failure = failure_of(state)
+    if failure is not None:
+        print(f"error: {failure}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 if __name__ == "__main__":

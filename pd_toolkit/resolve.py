@@ -230,7 +230,7 @@ class Resolver:
             shown = f"#{key}" if key.isdigit() else key
             raise PagerDutyNotFoundError(
                 f"No incident {shown} in this PagerDuty account",
-                hint="Check the number or id; list recent incidents to find it.",
+                hint="Check the number or id; pagerduty_list_incidents lists recent ones.",
                 status=404,
             ) from None
         incident = Incident.model_validate(body.get("incident") or {})

@@ -175,3 +175,34 @@ def test_cli_on_the_sandbox_with_an_openai_compatible_server(
     assert capsys.readouterr().out.strip() == "Seven are open."
     tool_turn = [m for m in stub.requests[1]["messages"] if m["role"] == "tool"]
     assert tool_turn[0]["content"].startswith("Incidents (statuses=")
+
+
+def test_cli_with_an_unreachable_model_prints_one_line_and_exits_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with serve_openai_stub([]) as (base_url, _stub):
+        closed = base_url  # the stub stops when the block ends: nothing listens there after
+    code = main(["Who is on call for payments?", "--sandbox", "--base-url", closed])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert [line for line in err if not line.startswith("sandbox at ")] == [
+        next(line for line in err if line.startswith("error: the chat model"))
+    ]
+    assert "check --base-url" in err[-1] and "Traceback" not in "\n".join(err)
+
+
+def test_cli_exits_1_when_every_lookup_failed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    replies = [
+        tool_call_reply(("pagerduty_get_incident", {"incident": "#99999"})),
+        text_reply("Incident #99999 does not exist."),
+    ]
+    with serve_openai_stub(replies) as (base_url, _stub):
+        code = main(["What happened in #99999?", "--sandbox", "--base-url", base_url])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert out.strip() == "Incident #99999 does not exist."
+    assert "every PagerDuty lookup failed" in err

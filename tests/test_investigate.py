@@ -326,3 +326,35 @@ def test_the_hostile_incident_yields_an_inert_capped_brief_and_prompt() -> None:
     prompt = build_messages(brief)[1].content
     tag = re.search(r"<(EVIDENCE-[0-9a-f]{16})>", prompt).group(1)
     assert prompt.count(f"</{tag}>") == 2  # the intro names it once; the data never closes it
+
+
+@pytest.mark.parametrize(
+    ("argv", "reason"),
+    [
+        (["--sandbox", "#99999"], "No incident #99999"),
+        (["--sandbox", "--service", "chekcout-typo-service"], "chekcout-typo-service"),
+    ],
+)
+def test_cli_exits_1_with_one_line_when_nothing_can_be_investigated(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    reason: str,
+) -> None:
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(argv) == 1
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and reason in errors[0]
+
+
+def test_cli_exits_1_when_the_key_is_refused(
+    sandbox: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "PAGERDUTY_USER_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PAGERDUTY_API_KEY", "revoked-key-0000000000")
+    monkeypatch.setenv("PAGERDUTY_API_HOST", sandbox.base_url)
+    assert main(["#3088"]) == 1
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "401" in errors[0]
