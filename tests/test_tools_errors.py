@@ -89,7 +89,10 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "pagerduty_get_incident",
         {"incident": "#999999"},
-        ["No incident #999999 in this PagerDuty account", "list recent incidents"],
+        [
+            "No incident #999999 in this PagerDuty account",
+            "pagerduty_list_incidents lists recent ones",
+        ],
     ),
     ("pagerduty_get_incident", {}, [INVALID, "incident: Field required"]),
     ("pagerduty_get_incident", {"incident": ["#1"]}, ["incident: Input should be a valid string"]),
