@@ -1,4 +1,5 @@
-"""The `pd-toolkit sandbox` command serves a working sandbox until stopped."""
+"""The `pd-toolkit sandbox` command serves a working sandbox until stopped, and prints the
+export lines that point pd_toolkit at it."""
 
 from __future__ import annotations
 
@@ -29,6 +30,18 @@ def test_pd_toolkit_sandbox_serves_until_stopped() -> None:
             timeout=10,
         )
         assert answer.status_code == 200 and answer.json()["abilities"]
+        lines = [process.stdout.readline() for _ in range(4)]
+        export = next(line for line in lines if line.strip().startswith("export "))
+        env = dict(re.findall(r"(PAGERDUTY_\w+)=(\S+)", export))
+        assert env == {"PAGERDUTY_API_HOST": url.group(0), "PAGERDUTY_API_KEY": key.group(1)}
+        check = subprocess.run(
+            [sys.executable, "-m", "pd_toolkit.cli", "check"],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert check.returncode == 0, check.stdout + check.stderr
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -355,6 +355,9 @@ def serve(port: int = 8080, host: str = "127.0.0.1", now: datetime | None = None
     print(f"  account-level key:  {sandbox.api_key}")
     print(f"  user-level key:     {sandbox.user_api_key}")
     print(f"  restricted key:     {sandbox.restricted_api_key}")
+    print("Point pd_toolkit at it from another shell:")
+    print(f"  export PAGERDUTY_API_HOST={sandbox.base_url} PAGERDUTY_API_KEY={sandbox.api_key}")
+    print("  .venv/bin/pd-toolkit check && .venv/bin/python -m agents.investigate")
     try:
         while True:
             time.sleep(3600)
