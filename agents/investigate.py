@@ -17,6 +17,7 @@ import json
 import operator
 import re
 import sys
+import textwrap
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -334,15 +335,20 @@ def _client_from_env() -> PagerDutyClient:
 # -- CLI ------------------------------------------------------------------------------------
 
 
+def _short(text: object, width: int = 160) -> str:
+    """One line of at most ``width`` characters, cut between words."""
+    return textwrap.shorten(str(text), width=width, placeholder=" ...")
+
+
 def _progress_line(node: str, update: dict[str, Any], seconds: float) -> str:
     records = list((update or {}).get("lookups", {}).values())
     if records:
         record = records[0]
         mark = "ok " if record["ok"] else "!! "
-        note = "" if record["ok"] else f"  unavailable: {str(record['error'])[:100]}"
+        note = "" if record["ok"] else f"  unavailable: {_short(record['error'])}"
         return f"{mark}{node:<17}{record['seconds']:6.2f}s {record['requests']:3d} requests{note}"
     error = (update or {}).get("synthesis", {}).get("error") if node == "synthesize" else None
-    note = f"  model unavailable: {error[:100]}" if error else ""
+    note = f"  model unavailable: {_short(error)}" if error else ""
     return f"{'!! ' if error else 'ok '}{node:<17}{seconds:6.2f}s   0 requests{note}"
 
 

@@ -358,3 +358,14 @@ def test_cli_exits_1_when_the_key_is_refused(
     assert main(["#3088"]) == 1
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "401" in errors[0]
+
+
+def test_progress_lines_cut_errors_between_words() -> None:
+    from agents.investigate import _progress_line
+
+    error = "Access Denied: " + " ".join(f"word{n}" for n in range(60))
+    record = {"ok": False, "error": error, "seconds": 0.1, "requests": 1}
+    line = _progress_line("timeline", {"lookups": {"timeline": record}}, 0.1)
+    shown = line.split("unavailable: ", 1)[1]
+    assert shown.endswith(" ...") and len(shown) <= 160
+    assert all(word in error.split() for word in shown.removesuffix(" ...").split()[2:])
