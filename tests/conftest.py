@@ -11,8 +11,10 @@ import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+import tenacity
 from langchain_core.messages import ToolCall, ToolMessage
 
 from pd_toolkit import PagerDutyClient, PagerDutyToolkit
@@ -102,3 +104,12 @@ def ask(cassette_toolkit: PagerDutyToolkit) -> Callable[..., ToolMessage]:
         return tools[name].invoke(ToolCall(name=name, args=args, id="call-1", type="tool_call"))
 
     return call
+
+
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Tenacity's sleeps between attempts, recorded instead of slept: the waits the client
+    chose, checked exactly, whatever the machine's load."""
+    recorded: list[float] = []
+    monkeypatch.setattr(tenacity.nap, "time", SimpleNamespace(sleep=recorded.append))
+    return recorded
