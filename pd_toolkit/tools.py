@@ -128,12 +128,13 @@ class _Args(BaseModel):
 
 
 class PagerDutyTool(BaseTool):
-    """Base of every pd_toolkit tool: shared client, resolver (name cache) and clock; every
-    failure becomes a ToolException whose text says what happened and what to do."""
+    """Base of every pd_toolkit tool: shared client (from the environment when none is given),
+    resolver (name cache) and clock; every failure becomes a ToolException whose text says
+    what happened and what to do."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    client: PagerDutyClient = Field(exclude=True)
+    client: PagerDutyClient = Field(default_factory=PagerDutyClient.from_env, exclude=True)
     resolver: Resolver = Field(default_factory=lambda data: Resolver(data["client"]), exclude=True)
     time_zone: TimeZoneName = "UTC"
     now: Callable[[], datetime] | None = Field(default=None, exclude=True)

@@ -7,8 +7,10 @@ FIXED_NOW, or from a real account when PAGERDUTY_API_KEY is set.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -113,3 +115,44 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     recorded: list[float] = []
     monkeypatch.setattr(tenacity.nap, "time", SimpleNamespace(sleep=recorded.append))
     return recorded
+
+
+class LeakWatch(logging.Handler):
+    """Every log record of pd_toolkit, urllib3 and agents (DEBUG and up) since the last check,
+    so that each tool answer can be scanned for the key together with what was logged for it."""
+
+    LOGGERS = ("pd_toolkit", "urllib3", "agents")
+
+    def __init__(self, secret: str) -> None:
+        super().__init__(logging.DEBUG)
+        self.secret = secret
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.getMessage()} {record.__dict__!r}")
+
+    def check(self, message: ToolMessage) -> None:
+        """Fail if the key is in the message's content or artifact, or in the logs since the
+        last check."""
+        texts = [str(message.content), *self.lines]
+        if message.artifact is not None:
+            texts.append(message.artifact.model_dump_json())
+        self.lines.clear()
+        assert [text[:200] for text in texts if self.secret in text] == []
+
+
+@contextmanager
+def leak_watch(secret: str) -> Iterator[LeakWatch]:
+    """A LeakWatch on the package loggers at DEBUG for the duration of the block."""
+    watch = LeakWatch(secret)
+    loggers = [logging.getLogger(name) for name in LeakWatch.LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(watch)
+        logger.setLevel(logging.DEBUG)
+    try:
+        yield watch
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(watch)
+            logger.setLevel(level)

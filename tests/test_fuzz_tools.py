@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pytest
 import requests
-from conftest import CONTRACT_TOOLS, FIXED_NOW
+from conftest import CONTRACT_TOOLS, FIXED_NOW, LeakWatch, leak_watch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from langchain_core.messages import ToolCall, ToolMessage
@@ -61,13 +61,41 @@ class InProcessAdapter(BaseAdapter):
         """Nothing to release."""
 
 
+FUZZ_KEY = "fuzz-key-7d2c"
+
+
 @pytest.fixture(scope="module")
-def tools() -> Iterator[dict[str, BaseTool]]:
+def watch() -> Iterator[LeakWatch]:
+    """Every fuzzed answer and its logs are scanned for the key."""
+    with leak_watch(FUZZ_KEY) as watching:
+        yield watching
+
+
+class LeakCheckedTool:
+    """A tool whose every answer is scanned for the key (content, artifact and the logs)."""
+
+    def __init__(self, tool: BaseTool, watch: LeakWatch) -> None:
+        self.tool, self.watch, self.name = tool, watch, tool.name
+
+    def invoke(self, call: ToolCall) -> ToolMessage:
+        message = self.tool.invoke(call)
+        self.watch.check(message)
+        return message
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.tool, name)
+
+
+Tools = dict[str, LeakCheckedTool]
+
+
+@pytest.fixture(scope="module")
+def tools(watch: LeakWatch) -> Iterator[Tools]:
     """The eight tools on one in-process client (name and history caches warm up once)."""
-    client = PagerDutyClient(api_key="fuzz-key-7d2c", base_url="http://sandbox.invalid")
+    client = PagerDutyClient(api_key=FUZZ_KEY, base_url="http://sandbox.invalid")
     client.session.mount("http://", InProcessAdapter(build_account(7, FIXED_NOW)))
     toolkit = PagerDutyToolkit(client=client, now=lambda: FIXED_NOW)
-    yield {tool.name: tool for tool in toolkit.get_tools()}
+    yield {tool.name: LeakCheckedTool(tool, watch) for tool in toolkit.get_tools()}
 
 
 # Values near the edges of what the tools parse: references, names, times, numbers.
@@ -173,7 +201,7 @@ def assert_answered(tool: BaseTool, args: Mapping[str, Any]) -> ToolMessage:
 @pytest.mark.parametrize("name", CONTRACT_TOOLS)
 @FUZZ
 @given(data=st.data())
-def test_schema_shaped_wild_arguments(tools: dict[str, BaseTool], name: str, data: Any) -> None:
+def test_schema_shaped_wild_arguments(tools: Tools, name: str, data: Any) -> None:
     tool = tools[name]
     assert_answered(tool, data.draw(schema_shaped(tool), label="args"))
 
@@ -181,12 +209,14 @@ def test_schema_shaped_wild_arguments(tools: dict[str, BaseTool], name: str, dat
 @pytest.mark.parametrize("name", CONTRACT_TOOLS)
 @FUZZ
 @given(data=st.data())
-def test_arbitrary_json_arguments(tools: dict[str, BaseTool], name: str, data: Any) -> None:
+def test_arbitrary_json_arguments(tools: Tools, name: str, data: Any) -> None:
     tool = tools[name]
     assert_answered(tool, data.draw(any_dict(tool), label="args"))
 
 
-def test_the_in_process_transport_answers_like_the_sandbox(tools: dict[str, BaseTool]) -> None:
+def test_the_in_process_transport_answers_like_the_sandbox(
+    tools: Tools,
+) -> None:
     """The fuzzing runs on real answers: a valid call succeeds, a wrong one is a clear error."""
     found = assert_answered(tools["pagerduty_get_incident"], {"incident": "#3088"})
     assert found.status == "success" and "QSCLSC1NTSLSCT" in found.content
@@ -211,7 +241,7 @@ OUT_OF_RANGE = [
 
 @pytest.mark.parametrize(("name", "args"), OUT_OF_RANGE)
 def test_times_beyond_the_datetime_range_are_clear_errors(
-    tools: dict[str, BaseTool], name: str, args: dict[str, Any]
+    tools: Tools, name: str, args: dict[str, Any]
 ) -> None:
     message = tools[name].invoke(ToolCall(name=name, args=args, id="1", type="tool_call"))
     assert message.status == "error"
@@ -230,9 +260,7 @@ def test_times_beyond_the_datetime_range_are_clear_errors(
         "pagerduty_find_similar_incidents",
     ],
 )
-def test_odd_incident_numbers_are_clear_errors(
-    tools: dict[str, BaseTool], name: str, reference: str
-) -> None:
+def test_odd_incident_numbers_are_clear_errors(tools: Tools, name: str, reference: str) -> None:
     args = {"incident": reference}
     message = tools[name].invoke(ToolCall(name=name, args=args, id="1", type="tool_call"))
     assert message.status == "error"
@@ -251,9 +279,7 @@ def test_odd_incident_numbers_are_clear_errors(
         ("pagerduty_find_similar_incidents", {"text": "db", "service": "y" * 3000}),
     ],
 )
-def test_errors_do_not_echo_huge_arguments(
-    tools: dict[str, BaseTool], name: str, args: dict[str, Any]
-) -> None:
+def test_errors_do_not_echo_huge_arguments(tools: Tools, name: str, args: dict[str, Any]) -> None:
     message = tools[name].invoke(ToolCall(name=name, args=args, id="1", type="tool_call"))
     assert message.status == "error"
     assert len(message.content) < 600

@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import FIXED_NOW, ROOT
+from conftest import FIXED_NOW, ROOT, leak_watch
 from langchain_core.messages import ToolCall, ToolMessage
 
 if str(ROOT) not in sys.path:  # agents/ is run from the checkout, not installed
@@ -115,6 +115,7 @@ class Probe:
     """A short-settings client on a sandbox, counting attempts through ``on_request``."""
 
     def __init__(self, sb: Sandbox, **settings: Any) -> None:
+        self.key = sb.api_key
         self.events: list[RequestEvent] = []
         self.client = PagerDutyClient(
             api_key=sb.api_key, base_url=sb.base_url, on_request=self.events.append, **settings
@@ -123,8 +124,12 @@ class Probe:
         self.tools = {tool.name: tool for tool in toolkit.get_tools()}
 
     def ask(self, name: str, **args: Any) -> ToolMessage:
+        """The tool's answer, after checking that the key is in neither it nor the logs."""
         call = ToolCall(name=name, args=args, id="call-1", type="tool_call")
-        return self.tools[name].invoke(call)
+        with leak_watch(self.key) as watch:
+            message = self.tools[name].invoke(call)
+            watch.check(message)
+        return message
 
     @property
     def calls(self) -> int:

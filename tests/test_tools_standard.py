@@ -61,6 +61,13 @@ class _Unit(ToolsUnitTests):
     def tool_invoke_params_example(self) -> dict[str, Any]:
         return EXAMPLES[self.tool_class]
 
+    @property
+    def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
+        """Built with no client, a tool reads PAGERDUTY_API_KEY / _HOST like the toolkit; without
+        a key in the environment the construction fails (PagerDutyConfigError)."""
+        env = {"PAGERDUTY_API_KEY": "env-key-5be1c0", "PAGERDUTY_API_HOST": "http://127.0.0.1:9"}
+        return env, {}, {"name": self.tool_class.model_fields["name"].default}
+
 
 @pytest.mark.vcr
 class _Integration(ToolsIntegrationTests):
@@ -76,7 +83,11 @@ class _Integration(ToolsIntegrationTests):
 
     @pytest.fixture
     def tool(self, cassette_client: PagerDutyClient) -> BaseTool:
-        return self.tool_class(client=cassette_client, now=lambda: FIXED_NOW)
+        """Errors raise here (no handle_tool_error), so that a failing call fails the standard
+        cases instead of passing as an error message."""
+        return self.tool_class(
+            client=cassette_client, now=lambda: FIXED_NOW, handle_tool_error=False
+        )
 
     def test_invoke_succeeds_with_facts(self, tool: BaseTool) -> None:
         """Beyond the standard suite: the example answers (status success, ids present)."""
