@@ -1,6 +1,11 @@
 """A read-only PagerDuty toolkit for LangChain and LangGraph agents."""
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("pd_toolkit")
+except PackageNotFoundError:  # imported from a checkout that was never installed
+    __version__ = "0+unknown"
 
 from pd_toolkit.client import ConnectionCheck, PagerDutyClient
 from pd_toolkit.toolkit import PagerDutyToolkit

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -460,3 +461,14 @@ def test_retry_deadline_bounds_a_call_whatever_max_retries_says(
         client.get("/teams")
     assert client.request_count == 3
     assert clock["now"] == pytest.approx(0.8)
+
+
+def test_version_comes_from_the_installed_metadata_and_types_ship() -> None:
+    from importlib.metadata import version
+
+    import pd_toolkit
+
+    assert pd_toolkit.__version__ == version("pd_toolkit")
+    client = PagerDutyClient(api_key="k" * 20)
+    assert client.session.headers["User-Agent"] == f"pd_toolkit/{version('pd_toolkit')}"
+    assert (Path(pd_toolkit.__file__).parent / "py.typed").is_file()
