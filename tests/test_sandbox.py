@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -561,3 +562,43 @@ def test_one_change_event_by_id(sb: Sandbox) -> None:
     change = sb.account.change_events[-1]
     assert ok(sb, f"/change_events/{change['id']}") == {"change_event": change}
     error(get(sb, "/change_events/01NOSUCHCHANGE"), 404, 2100)
+
+
+def test_the_same_seed_tells_the_same_story_whatever_the_clock() -> None:
+    """Two clocks a day apart: the same incidents (numbers, ids, titles, causes, details,
+    notes), each exactly a day later; dates written inside texts move with them."""
+    early = build_account(7, NOW)
+    late = build_account(7, NOW + timedelta(days=1))
+
+    def moved(value: Any) -> str:
+        """``value`` as JSON with every date one day later."""
+        return re.sub(
+            r"\d{4}-\d\d-\d\d",
+            lambda m: (datetime.fromisoformat(m.group(0)) + timedelta(days=1)).date().isoformat(),
+            json.dumps(value, sort_keys=True),
+        )
+
+    assert len(early.incidents) == len(late.incidents) > 2000
+    for before, after in zip(early.incidents, late.incidents, strict=True):
+        assert after["incident_number"] == before["incident_number"]
+        assert after["id"] == before["id"]
+        assert early.failure_mode_of(before["id"]) == late.failure_mode_of(after["id"])
+        story = ("title", "service", "urgency", "priority", "incident_key", "status")
+        assert json.dumps([after[k] for k in story], sort_keys=True) == moved(
+            [before[k] for k in story]
+        )
+        assert parse(after["created_at"]) - parse(before["created_at"]) == timedelta(days=1)
+        trigger = early.log_entries[before["id"]][0]["channel"]
+        assert json.dumps(late.log_entries[after["id"]][0]["channel"], sort_keys=True) == moved(
+            trigger
+        )
+        notes = [n["content"] for n in early.notes[before["id"]]]
+        assert json.dumps([n["content"] for n in late.notes[after["id"]]], sort_keys=True) == moved(
+            notes
+        )
+    assert len(early.change_events) == len(late.change_events)
+    assert [c["summary"] for c in early.change_events] == [c["summary"] for c in late.change_events]
+
+
+def parse(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))

@@ -1,9 +1,10 @@
 """The seeded sandbox account: API-shaped objects plus hidden ground truth.
 
 `build_account(seed, now)` is deterministic and cached: the organisation (teams, users,
-schedules, policies, services) depends on the seed only, the incident history and change events
-on (seed, now). Objects are plain dicts in PagerDuty's JSON shape, shared between sandboxes:
-treat them as read-only.
+schedules, policies, services) depends on the seed only; the incident history and change events
+are the seed's story placed relative to `now` (same numbers, titles, causes and details for any
+clock; the times move, and with them who was on call). Objects are plain dicts in PagerDuty's
+JSON shape, shared between sandboxes: treat them as read-only.
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ from .rotation import Layer, render, shifts, user_at
 API = "https://api.pagerduty.com"
 WEB = "https://sandbox.pagerduty.com"
 HISTORY_DAYS = 180
+# The clock the history is planned on before it moves to the sandbox's `now`: the same seed
+# gives the same incidents (numbers, titles, causes, details) whatever the clock; only their
+# times move, and with them who was on call when each one fired.
+REFERENCE_NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+NEWEST_NUMBER = 3089  # the newest seeded incident; numbers count down from here
 ALNUM = string.ascii_uppercase + string.digits
 POD_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
@@ -227,7 +233,7 @@ class SandboxAccount:
         self.seed = seed
         self.now = now
         self._build_org(random.Random(f"pd-sandbox-org:{seed}"))
-        self._build_history(random.Random(f"pd-sandbox-history:{seed}:{iso(now)}"))
+        self._build_history(random.Random(f"pd-sandbox-history:{seed}"))
 
     # ------------------------------------------------------------------ organisation
     def _build_org(self, rng: random.Random) -> None:
@@ -485,9 +491,12 @@ class SandboxAccount:
 
     # ------------------------------------------------------------------ history
     def _build_history(self, rng: random.Random) -> None:
-        ids = _Ids(rng)
-        ids.seen |= self._ids.seen
+        """The incidents and change events of the last HISTORY_DAYS, the same story whatever
+        the clock: they are planned on the fixed REFERENCE_NOW (recurrence patterns included)
+        and moved to `now`; each incident draws from its own generators, so that what depends
+        on the real time (who was on call then) cannot change the incidents after it."""
         now = self.now
+        shift = now - REFERENCE_NOW
         start = now - timedelta(days=HISTORY_DAYS)
         modes = {m.name: m for m in catalog.MODES}
         self.modes = tuple(ModeInfo(m.name, m.services, m.lookalike) for m in catalog.MODES)
@@ -497,13 +506,14 @@ class SandboxAccount:
         extra = 2050 - 15 * len(catalog.MODES)
         for mode in catalog.MODES:
             count = 15 + round(extra * mode.weight / total_weight * rng.uniform(0.9, 1.1))
-            lo, hi = start, now - timedelta(hours=3)
+            lo, hi = start, now - timedelta(hours=4)
             if all(self._state(n) == "maintenance" for n in mode.services):
                 hi = now - timedelta(days=3)  # nothing triggers during maintenance
             if mode.max_age_days is not None:
                 lo = now - timedelta(days=mode.max_age_days[1])
                 hi = now - timedelta(days=mode.max_age_days[0])
-            for t in _sample_times(rng, mode, count, lo, hi):
+            for planned_at in _sample_times(rng, mode, count, lo - shift, hi - shift):
+                t = planned_at + shift
                 planned.append((t, mode, self._pick_service(rng, mode, t), None))
         for spec in OPEN_INCIDENTS:
             t = now - timedelta(minutes=spec.minutes_ago, seconds=rng.randint(0, 59))
@@ -516,9 +526,14 @@ class SandboxAccount:
         self.notes: dict[str, list[Json]] = {}
         self.change_events: list[Json] = []
         self._mode_of: dict[str, str] = {}
-        for number, (t, mode, service, spec) in enumerate(planned, start=1000):
-            self._add_incident(rng, ids, number, t, mode, service, spec)
-        self._add_background_changes(rng, start)
+        seen_ids = set(self._ids.seen)
+        first_number = NEWEST_NUMBER - len(planned) + 1
+        for index, (t, mode, service, spec) in enumerate(planned):
+            ids = _Ids(random.Random(f"pd-sandbox-ids:{self.seed}:{index}"))
+            ids.seen = seen_ids
+            story = random.Random(f"pd-sandbox-incident:{self.seed}:{index}")
+            self._add_incident(story, ids, first_number + index, t, mode, service, spec)
+        self._add_background_changes(random.Random(f"pd-sandbox-changes:{self.seed}"), start)
         self.change_events.sort(key=lambda c: c["timestamp"])
         self._index()
 
@@ -579,11 +594,22 @@ class SandboxAccount:
             self._add_change(rng, t0 - timedelta(minutes=change_before), sid, mode.change_kind, v)
 
         entries: list[Json] = []
+        # Notifications depend on who was on call, which moves with the clock: they draw from
+        # their own generators so that the rest of the incident cannot change with it.
+        paging = random.Random(rng.getrandbits(64))
+        paging_ids = _Ids(random.Random(rng.getrandbits(64)))
+        paging_ids.seen = ids.seen
 
         def log(
-            kind: str, at: datetime, summary: str, agent: Json | None, channel: Json, **kw: Any
+            kind: str,
+            at: datetime,
+            summary: str,
+            agent: Json | None,
+            channel: Json,
+            id_source: _Ids = ids,
+            **kw: Any,
         ) -> Json:
-            lid = ids.new("R", 14)
+            lid = id_source.new("R", 14)
             entry = {
                 "id": lid,
                 "type": f"{kind}_log_entry",
@@ -665,7 +691,7 @@ class SandboxAccount:
         def notify(users: list[str], at: datetime) -> None:
             for user in users:
                 for delay, method in ((0, "push"), (1, "sms"), (5, "phone")):
-                    when = at + timedelta(minutes=delay, seconds=rng.randint(2, 40))
+                    when = at + timedelta(minutes=delay, seconds=paging.randint(2, 40))
                     if (ack_at and when >= ack_at) or when > self.now:
                         break
                     notification: Json = {
@@ -683,6 +709,7 @@ class SandboxAccount:
                         f"Notified {self.user_refs[user]['summary']} by {label}.",
                         None,
                         {"type": "auto", "notification": notification},
+                        paging_ids,
                         user=self.user_refs[user],
                     )
 
@@ -977,14 +1004,16 @@ class SandboxAccount:
         )
 
     def _add_background_changes(self, rng: random.Random, start: datetime) -> None:
-        """Routine deploys and config changes not tied to any incident."""
+        """Routine deploys and config changes not tied to any incident (planned on
+        REFERENCE_NOW, like the incidents, then moved to `now`)."""
+        shift = self.now - REFERENCE_NOW
         for service in self.services:
             if self.service_spec[service["id"]].state == "disabled":
                 continue
             per_week = rng.uniform(0.4, 1.4)
             for _ in range(round(per_week * HISTORY_DAYS / 7)):
-                day = start + timedelta(days=rng.randrange(HISTORY_DAYS))
-                at = day.replace(
+                day = start - shift + timedelta(days=rng.randrange(HISTORY_DAYS))
+                at = shift + day.replace(
                     hour=rng.randint(13, 22), minute=rng.randint(0, 59), second=rng.randint(0, 59)
                 )
                 if at < self.now - timedelta(hours=2):
