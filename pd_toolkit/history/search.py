@@ -9,7 +9,7 @@ from typing import Any
 
 from pd_toolkit.client import PagerDutyClient
 from pd_toolkit.errors import PagerDutyError, PagerDutyPlanError
-from pd_toolkit.history.fetch import ClientCache, cache_for, get_history
+from pd_toolkit.history.fetch import ClientCache, History, cache_for, get_history
 from pd_toolkit.history.models import (
     HistoryQuery,
     IncidentRecord,
@@ -170,6 +170,23 @@ def _match(
     )
 
 
+def _with_trigger(record: IncidentRecord | None, history: History) -> IncidentRecord | None:
+    """The query incident with its trigger: as given, else as the history listed it (the
+    listing embeds triggers), else without (title-only ranking). Costs no request."""
+    if record is None or record.trigger is not None:
+        return record
+    listed = history.index.get(record.id)
+    if listed is None or listed.trigger is None:
+        return record
+    return record.model_copy(
+        update={
+            "trigger": listed.trigger,
+            "incident_key": record.incident_key or listed.incident_key,
+            "normalized_details": listed.normalized_details,
+        }
+    )
+
+
 def _weak_notice(ranks: list[int], threshold: float) -> str:
     """The notice marking shown matches below the pattern threshold, e.g. 'Matches 4-5 ...'."""
     if len(ranks) == 1:
@@ -265,9 +282,12 @@ def find_similar_incidents(
         history_lookup, scores_lookup = client.map_concurrently(fetch, ["history", "scores"])
         history, from_cache = history_lookup.result()
         pd_scores = scores_lookup.result()
+        query_record = _with_trigger(record, history)
         ranked = history.index.rank(
             normalized,
             now=until,
+            normalized_details=query_record.normalized_details if query_record else "",
+            incident_key=query_record.incident_key if query_record else None,
             service_id=record.service_id if record is not None else None,
             exclude_ids=frozenset({record.id}) if record is not None else frozenset(),
             pagerduty_scores=pd_scores,
