@@ -185,13 +185,33 @@ class SimilarIncident(BaseModel):
     time_to_resolve_seconds: float | None
     html_url: str | None = None
     score: float = Field(description="similarity plus same-service, recency and PagerDuty bonuses")
-    similarity: float = Field(description="text (and semantic) similarity of the titles, 0..1")
+    similarity: float = Field(
+        description="similarity of the titles (and semantic), blended with the trigger details'"
+        " where both carry details, 0..1"
+    )
+    detail_similarity: float | None = Field(
+        default=None, description="similarity of the trigger details alone, when both have them"
+    )
     pagerduty_score: float | None = Field(
         default=None, description="PagerDuty's past_incidents score, when the plan has it"
     )
     shared_terms: list[str] = []
     same_service: bool = False
     resolution: Resolution | None = None
+
+
+class FixGroup(BaseModel):
+    """One way earlier matches were fixed: their resolutions that read alike."""
+
+    summary: str = Field(description="the newest resolution text of the group")
+    incident_ids: list[str]
+    numbers: list[int | None]
+    matches_trigger: bool = Field(
+        description="the details of one of its incidents match the current trigger's"
+    )
+    detail_similarity: float | None = Field(
+        default=None, description="the best trigger-details similarity among its incidents"
+    )
 
 
 class ResolverCount(BaseModel):
@@ -239,6 +259,16 @@ class SimilarIncidents(BaseModel):
     query: HistoryQuery
     candidates: int = Field(description="incidents in the window that were ranked")
     matches: list[SimilarIncident]
+    recent: list[SimilarIncident] = Field(
+        default=[],
+        description="the most recent earlier occurrences (counted in the pattern), newest first,"
+        " however they were worded",
+    )
+    fixes: list[FixGroup] = Field(
+        default=[],
+        description="how the shown matches were fixed, grouped; the fix whose incidents' details"
+        " match the current trigger first",
+    )
     pattern: Pattern
     notices: list[str] = []
     requests_used: int = 0

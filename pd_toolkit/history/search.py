@@ -18,7 +18,7 @@ from pd_toolkit.history.models import (
     SimilarIncidents,
 )
 from pd_toolkit.history.normalize import normalize_title, shared_terms
-from pd_toolkit.history.pattern import summarize_pattern
+from pd_toolkit.history.pattern import group_fixes, summarize_pattern
 from pd_toolkit.history.ranking import (
     PATTERN_THRESHOLD,
     SHOW_FLOOR,
@@ -28,6 +28,7 @@ from pd_toolkit.history.ranking import (
 
 DEFAULT_WINDOW_DAYS = 180
 DEFAULT_LIMIT = 5
+RECENT_LIMIT = 5
 MAX_LIMIT = 50
 CACHE_TTL_SECONDS = 600.0
 PAST_INCIDENTS_LIMIT = 100
@@ -166,6 +167,7 @@ def _match(
         pagerduty_score=candidate.pagerduty_score,
         shared_terms=shared_terms(normalized_query, record.normalized),
         same_service=candidate.same_service,
+        detail_similarity=candidate.detail_similarity,
         resolution=resolution,
     )
 
@@ -224,9 +226,13 @@ def find_similar_incidents(
     is free text. Scope: ``service_ids``/``team_ids`` when given, else every service when
     ``all_services`` or for free text, else the incident's service. The top ``limit`` matches
     at or above ``min_similarity`` are shown (a notice marks the weak ones); the pattern counts
-    only those at or above ``pattern_threshold``. The history is cached per client for
-    ``cache_ttl`` seconds. ``requests_used`` is the client's request count delta (other
-    threads using the same client at the same time inflate it).
+    only those at or above ``pattern_threshold`` (never the query itself), and ``recent`` lists
+    the newest of them created before the query, however worded. ``fixes`` groups how the shown
+    matches were fixed, the fix of matches whose trigger details match the query's first.
+    The query incident's trigger details come with it (``include[]=first_trigger_log_entries``)
+    or from the history's listing of it; without them the ranking reads titles only. The
+    history is cached per client for ``cache_ttl`` seconds. ``requests_used`` is the client's
+    request count delta (other threads using the same client at the same time inflate it).
     """
     if (incident is None) == (text is None):
         raise ValueError("Give exactly one of incident (an incident object) or text")
@@ -310,6 +316,13 @@ def find_similar_incidents(
     if weak:
         notices.append(_weak_notice(weak, pattern_threshold))
     counted = [c for c in ranked if c.relevance >= pattern_threshold]
+    matches = [_match(c, normalized, resolutions.get(c.record.id)) for c in top]
+    before = query_record.created_at if query_record is not None else until
+    earlier = sorted(
+        (c for c in counted if c.record.created_at < before),
+        key=lambda c: c.record.created_at,
+        reverse=True,
+    )
     return SimilarIncidents(
         query=HistoryQuery(
             kind="incident" if record is not None else "text",
@@ -323,7 +336,11 @@ def find_similar_incidents(
             until=until,
         ),
         candidates=candidates,
-        matches=[_match(c, normalized, resolutions.get(c.record.id)) for c in top],
+        matches=matches,
+        recent=[
+            _match(c, normalized, resolutions.get(c.record.id)) for c in earlier[:RECENT_LIMIT]
+        ],
+        fixes=group_fixes(matches),
         pattern=summarize_pattern(
             [c.record for c in counted],
             window_days=window_days,

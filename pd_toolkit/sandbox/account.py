@@ -209,12 +209,15 @@ class _OpenSpec:
     minutes_ago: int
     change_minutes_before: int | None = None
     title: int | None = None  # which of the mode's titles (None: a random one)
+    priority: str | None = None  # pinned (None: one of the mode's)
     # Earlier resolved recurrences (days before now), worded with the mode's last title.
     recurred_days_ago: tuple[int, ...] = ()
 
 
 OPEN_INCIDENTS: tuple[_OpenSpec, ...] = (
-    _OpenSpec("checkout_deploy_npe", "checkout", "triggered", "high", 14, 6, 0, (3, 11)),
+    # The demo's incident (the most urgent open one): a generic SLO title, a NullPointerException
+    # in its details right after a deploy, and recurrences 3 and 11 days before, worded otherwise.
+    _OpenSpec("checkout_deploy_npe", "checkout", "triggered", "high", 34, 6, 0, "P1", (3, 11)),
     _OpenSpec("checkout_latency", "checkout", "acknowledged", "high", 41),
     _OpenSpec("pg_pool_exhausted", "payments-db", "triggered", "high", 26),
     _OpenSpec("pg_replication_lag", "payments-db", "triggered", "low", 95),
@@ -579,6 +582,8 @@ class SandboxAccount:
         service_ref = self.service_refs[sid]
         urgency = spec.urgency if spec else mode.urgency
         priority_name = rng.choice(mode.priorities)
+        if spec is not None and spec.priority is not None:
+            priority_name = spec.priority
         priority = next((p for p in self.priorities if p["name"] == priority_name), None)
         status = spec.status if spec else "resolved"
         details = {k: _typed(v.fill(tpl)) for k, tpl in mode.details.items()}
