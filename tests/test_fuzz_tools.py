@@ -79,8 +79,8 @@ EDGY = [
     "#99999999999999999999999",
     "3088",
     "00003088",
-    "QSCLSC1NTSLSCT",
-    "https://sandbox.pagerduty.com/incidents/QSCLSC1NTSLSCT",
+    "QF8YCT42E5A9UU",
+    "https://sandbox.pagerduty.com/incidents/QF8YCT42E5A9UU",
     "https://x.pagerduty.com/incidents/",
     "checkout",
     "payments",
@@ -189,7 +189,7 @@ def test_arbitrary_json_arguments(tools: dict[str, BaseTool], name: str, data: A
 def test_the_in_process_transport_answers_like_the_sandbox(tools: dict[str, BaseTool]) -> None:
     """The fuzzing runs on real answers: a valid call succeeds, a wrong one is a clear error."""
     found = assert_answered(tools["pagerduty_get_incident"], {"incident": "#3088"})
-    assert found.status == "success" and "QSCLSC1NTSLSCT" in found.content
+    assert found.status == "success" and "QF8YCT42E5A9UU" in found.content
     missing = assert_answered(tools["pagerduty_get_incident"], {"incident": "#999999"})
     assert missing.status == "error" and "No incident #999999" in missing.content
 

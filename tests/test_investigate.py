@@ -104,7 +104,7 @@ def test_every_cited_id_is_in_the_state_and_untrusted_text_is_inert(sandbox: Any
     assert len(cited) > 20
     assert all(f'"{ident}"' in dumped for _, ident in cited)
     title = section(state["brief"], "Summary").splitlines()[1]
-    assert '`"Elevated HTTP 500s' in title  # quoted, in a code span
+    assert '`"checkout: availability SLO burn rate' in title  # quoted, in a code span
 
 
 def test_input_by_service_picks_its_newest_open_incident(sandbox: Any) -> None:
