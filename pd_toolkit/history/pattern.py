@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 from statistics import median
 
 from pd_toolkit.history.models import (
@@ -82,6 +83,14 @@ def summarize_pattern(
         busiest_hours_utc=hours,
         recurrence=recurrence,
     )
+
+
+def earlier_occurrences(
+    records: Sequence[IncidentRecord], before: datetime, limit: int
+) -> list[IncidentRecord]:
+    """The ``limit`` newest of ``records`` created before ``before``, newest first."""
+    earlier = (r for r in records if r.created_at < before)
+    return sorted(earlier, key=lambda r: r.created_at, reverse=True)[:limit]
 
 
 def group_fixes(matches: Sequence[SimilarIncident]) -> list[FixGroup]:

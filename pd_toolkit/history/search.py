@@ -18,7 +18,7 @@ from pd_toolkit.history.models import (
     SimilarIncidents,
 )
 from pd_toolkit.history.normalize import normalize_title, shared_terms
-from pd_toolkit.history.pattern import group_fixes, summarize_pattern
+from pd_toolkit.history.pattern import earlier_occurrences, group_fixes, summarize_pattern
 from pd_toolkit.history.ranking import (
     PATTERN_THRESHOLD,
     SHOW_FLOOR,
@@ -148,9 +148,10 @@ def _resolutions(
     return found
 
 
-def _match(
+def as_similar_incident(
     candidate: ScoredCandidate, normalized_query: str, resolution: Resolution | None
 ) -> SimilarIncident:
+    """A ranked candidate as the answer shows it, with how it was resolved (if known)."""
     record = candidate.record
     return SimilarIncident(
         number=record.number,
@@ -316,13 +317,10 @@ def find_similar_incidents(
     if weak:
         notices.append(_weak_notice(weak, pattern_threshold))
     counted = [c for c in ranked if c.relevance >= pattern_threshold]
-    matches = [_match(c, normalized, resolutions.get(c.record.id)) for c in top]
+    matches = [as_similar_incident(c, normalized, resolutions.get(c.record.id)) for c in top]
     before = query_record.created_at if query_record is not None else until
-    earlier = sorted(
-        (c for c in counted if c.record.created_at < before),
-        key=lambda c: c.record.created_at,
-        reverse=True,
-    )
+    by_id = {c.record.id: c for c in counted}
+    earlier = earlier_occurrences([c.record for c in counted], before, RECENT_LIMIT)
     return SimilarIncidents(
         query=HistoryQuery(
             kind="incident" if record is not None else "text",
@@ -338,7 +336,7 @@ def find_similar_incidents(
         candidates=candidates,
         matches=matches,
         recent=[
-            _match(c, normalized, resolutions.get(c.record.id)) for c in earlier[:RECENT_LIMIT]
+            as_similar_incident(by_id[r.id], normalized, resolutions.get(r.id)) for r in earlier
         ],
         fixes=group_fixes(matches),
         pattern=summarize_pattern(
