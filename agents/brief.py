@@ -394,7 +394,11 @@ def _similar_line(match: SimilarIncident, tz: tzinfo) -> str:
         if match.status == "resolved"
         else match.status
     )
-    why = f"similarity {match.similarity:.2f}" + (", same service" if match.same_service else "")
+    why = f"similarity {match.similarity:.2f}"
+    if match.detail_similarity is not None:
+        why += f", trigger details {match.detail_similarity:.2f}"
+    if match.same_service:
+        why += ", same service"
     line = (
         f"#{match.number} {fmt_time(match.created_at, tz)}, {outcome} ({why}): "
         f"{untrusted(match.title)} {cite('incident', match.id)}"
@@ -417,6 +421,16 @@ def _similar_section(similar: SimilarIncidents, tz: tzinfo) -> list[str]:
     lines += [f"{n}. {_similar_line(m, tz)}" for n, m in enumerate(similar.matches, start=1)] or [
         "No similar past incidents."
     ]
+    if similar.recent:
+        shown = {m.id: n for n, m in enumerate(similar.matches, start=1)}
+        lines += ["", "Most recent earlier occurrences (however worded):"]
+        lines += [
+            f"- #{m.number} {fmt_time(m.created_at, tz)}, "
+            f"{fmt_duration(query.until - m.created_at)} ago: "
+            + (f"match {shown[m.id]}" if m.id in shown else untrusted(m.title))
+            + f" {cite('incident', m.id)}"
+            for m in similar.recent
+        ]
     if pattern.count:
         resolvers = ", ".join(f"{clean_name(r.name)} ({r.count})" for r in pattern.resolvers)
         lines += [
@@ -428,12 +442,6 @@ def _similar_section(similar: SimilarIncidents, tz: tzinfo) -> list[str]:
     return lines
 
 
-def _fix_key(summary: str) -> str:
-    """Resolution text with every word holding a digit (hosts, versions, counts) blurred, so
-    the same fix applied to different hosts groups together."""
-    return " ".join("#" if any(ch.isdigit() for ch in w) else w for w in summary.lower().split())
-
-
 def _next_steps(
     incident: Incident,
     similar: SimilarIncidents | None,
@@ -442,20 +450,20 @@ def _next_steps(
 ) -> list[str]:
     steps: list[str] = []
     if similar:
-        fixes: dict[str, list[SimilarIncident]] = {}
-        for match in similar.matches:
-            if match.resolution:
-                fixes.setdefault(_fix_key(match.resolution.summary), []).append(match)
-        ranked = sorted(fixes.values(), key=lambda group: -len(group))
-        for group in ranked[:MAX_STEPS_FROM_HISTORY]:
-            first = group[0]
-            assert first.resolution is not None  # grouped by resolution above
-            numbers = ", ".join(f"#{m.number}" for m in group)
-            evidence = " ".join(cite("incident", m.id) for m in group)
+        ways = len(similar.fixes)
+        for n, fix in enumerate(similar.fixes[:MAX_STEPS_FROM_HISTORY]):
+            numbers = ", ".join(f"#{number}" for number in fix.numbers)
+            evidence = " ".join(cite("incident", i) for i in fix.incident_ids)
+            why = (
+                "their trigger details match this one's"
+                if fix.matches_trigger
+                else f"{len(fix.incident_ids)} of the {len(similar.matches)} most similar"
+            )
+            lead = "Try" if n == 0 else "Else try"
+            of_ways = f" (way {n + 1} of {ways} this was fixed before)" if ways > 1 else ""
             steps.append(
-                f"Try the fix that resolved {numbers} ({len(group)} of the "
-                f"{len(similar.matches)} most similar): "
-                f"{untrusted(first.resolution.summary, NOTE_CAP)} {evidence}"
+                f"{lead} the fix that resolved {numbers}{of_ways}; {why}: "
+                f"{untrusted(fix.summary, NOTE_CAP)} {evidence}"
             )
         if similar.pattern.resolvers:
             usual = similar.pattern.resolvers[0]
@@ -550,15 +558,17 @@ def _summary(
         )
     if similar and similar.matches:
         top = similar.matches[0]
+        latest = similar.recent[0] if similar.recent else None
+        last = f", last on {fmt_time(latest.created_at, tz)} (#{latest.number})" if latest else ""
         fix = (
-            f", which was fixed by: {untrusted(top.resolution.summary, NOTE_CAP)}"
-            if top.resolution
-            else ""
+            f"; fixed before by: {untrusted(similar.fixes[0].summary, NOTE_CAP)} "
+            + " ".join(cite("incident", i) for i in similar.fixes[0].incident_ids[:3])
+            if similar.fixes
+            else f"; most similar #{top.number} {cite('incident', top.id)}"
         )
         lines.append(
             f"- Seen before: {similar.pattern.count} similar incident(s) in "
-            f"{similar.pattern.window_days} days; most similar #{top.number}{fix} "
-            f"{cite('incident', top.id)}"
+            f"{similar.pattern.window_days} days{last}{fix}"
         )
     return lines
 

@@ -39,7 +39,10 @@ from pd_toolkit.history import (
     fetch_incidents,
     find_similar_incidents,
 )
+from pd_toolkit.history.models import Resolution, SimilarIncident
+from pd_toolkit.history.pattern import earlier_occurrences, group_fixes
 from pd_toolkit.history.ranking import PATTERN_THRESHOLD, SHOW_FLOOR
+from pd_toolkit.history.search import RECENT_LIMIT, as_similar_incident
 from pd_toolkit.sandbox import Sandbox
 
 FIXED_NOW = datetime(2026, 11, 18, 9, 30, tzinfo=UTC)
@@ -112,6 +115,8 @@ def our_ranking(
     ranked = index.rank(
         query.normalized,
         now=FIXED_NOW,
+        normalized_details=query.normalized_details,
+        incident_key=query.incident_key,
         service_id=query.service_id,
         exclude_ids=frozenset({query.id}),
         min_similarity=min_similarity,
@@ -458,14 +463,184 @@ def cost_table(cost: Cost) -> Table:
     return table
 
 
+# -- look-alikes and recurrences: what the answer shows, against a title-only baseline ----------
+
+TITLE_ONLY = "title only (baseline)"
+
+
+@dataclass
+class AnswerScores:
+    """How the answers of one ranking did on look-alikes and on recurrences."""
+
+    lookalike_queries: int
+    top1: float
+    first_fix: float
+    recurrence_queries: int
+    recent_recall: float
+    recent_recall_reworded: float
+    matches_recall: float
+
+
+def last_note(sandbox: Sandbox, incident_id: str) -> Resolution | None:
+    """The resolution the search would fetch: the incident's newest note (data the API serves)."""
+    notes = sandbox.account.notes.get(incident_id) or []
+    if not notes:
+        return None
+    note = max(notes, key=lambda n: n["created_at"])
+    return Resolution(source="note", summary=note["content"], at=note["created_at"])
+
+
+def answer_scores(
+    sandbox: Sandbox, records: Sequence[IncidentRecord], *, details: bool
+) -> AnswerScores:
+    """Score the answers the tool composes (default scope: the query's service, 180 days):
+
+    - look-alikes: every incident of a generic alert (one title, check and dedup key for
+      several causes) whose normalised title other causes of its alert also carried. top-1:
+      the first match has the query's cause; first fix: the first fix group (as the answer
+      orders them) comes only from incidents of the query's cause.
+    - recurrences: up to QUERIES_PER_MODE x 4 incidents per mode with at least 5 earlier
+      same-cause incidents in scope; recall of those 5 most recent in the answer's ``recent``
+      list, also over the ones worded otherwise than the query, and in its top-5 matches.
+
+    ``details=False`` is the title-only baseline: the same ranking without trigger details and
+    incident keys."""
+    account = sandbox.account
+    mode = {r.id: account.failure_mode_of(r.id) for r in records}
+    alert = {info.name: info.alert for info in account.modes}
+    by_service: dict[str | None, list[IncidentRecord]] = defaultdict(list)
+    for record in records:
+        by_service[record.service_id].append(record)
+    indexes = {service: CandidateIndex(pool) for service, pool in by_service.items()}
+    causes_of_title: dict[tuple[str | None, str], set[str]] = defaultdict(set)
+    for record in records:
+        causes_of_title[alert[mode[record.id]], record.normalized].add(mode[record.id])
+
+    def answer(query: IncidentRecord) -> tuple[list[SimilarIncident], list[IncidentRecord]]:
+        ranked = indexes[query.service_id].rank(
+            query.normalized,
+            now=FIXED_NOW,
+            normalized_details=query.normalized_details if details else "",
+            incident_key=query.incident_key if details else None,
+            service_id=query.service_id,
+            exclude_ids=frozenset({query.id}),
+        )
+        matches = [
+            as_similar_incident(c, query.normalized, last_note(sandbox, c.record.id))
+            for c in ranked[:K]
+        ]
+        counted = [c.record for c in ranked if c.relevance >= PATTERN_THRESHOLD]
+        return matches, earlier_occurrences(counted, query.created_at, RECENT_LIMIT)
+
+    top1, first_fix = [], []
+    for query in records:
+        if (
+            alert[mode[query.id]]
+            and len(causes_of_title[alert[mode[query.id]], query.normalized]) > 1
+        ):
+            matches, _ = answer(query)
+            fixes = group_fixes(matches)
+            top1.append(bool(matches) and mode[matches[0].id] == mode[query.id])
+            first_fix.append(
+                bool(fixes) and all(mode[i] == mode[query.id] for i in fixes[0].incident_ids)
+            )
+
+    per_mode: dict[str, list[IncidentRecord]] = defaultdict(list)
+    truth: dict[str, list[str]] = {}
+    for query in sorted(records, key=lambda r: r.id):
+        same = [r for r in by_service[query.service_id] if r.id != query.id]
+        same = [r for r in same if mode[r.id] == mode[query.id]]
+        newest = earlier_occurrences(same, query.created_at, RECENT_LIMIT)
+        if len(newest) == RECENT_LIMIT:
+            per_mode[mode[query.id]].append(query)
+            truth[query.id] = [r.id for r in newest]
+    rng = random.Random(SEED)
+    recall, reworded, in_matches = [], [], []
+    queries = [
+        q
+        for name in sorted(per_mode)
+        for q in rng.sample(per_mode[name], min(4 * QUERIES_PER_MODE, len(per_mode[name])))
+    ]
+    titles = {r.id: r.normalized for r in records}
+    for query in queries:
+        matches, recent = answer(query)
+        shown = {r.id for r in recent}
+        wanted = truth[query.id]
+        recall.append(sum(i in shown for i in wanted) / len(wanted))
+        reworded.extend(i in shown for i in wanted if titles[i] != query.normalized)
+        in_matches.append(sum(i in {m.id for m in matches} for i in wanted) / len(wanted))
+    return AnswerScores(
+        lookalike_queries=len(top1),
+        top1=statistics.mean(top1),
+        first_fix=statistics.mean(first_fix),
+        recurrence_queries=len(queries),
+        recent_recall=statistics.mean(recall),
+        recent_recall_reworded=statistics.mean(reworded) if reworded else 0.0,
+        matches_recall=statistics.mean(in_matches),
+    )
+
+
+def sandbox_records(sandbox: Sandbox) -> list[IncidentRecord]:
+    """Every incident of the last WINDOW_DAYS, as the history fetches them (with triggers)."""
+    client = PagerDutyClient(
+        api_key=sandbox.api_key, base_url=sandbox.base_url, rate_limit_per_minute=None
+    )
+    raw = fetch_incidents(client, FIXED_NOW - timedelta(days=WINDOW_DAYS), FIXED_NOW)
+    return [IncidentRecord.from_api(i) for i in raw]
+
+
+def answers_table(answers: dict[int, dict[str, AnswerScores]]) -> Table:
+    """Look-alike top-1 / first fix and recurrence recall, per seed, ours vs title only."""
+    table = Table(
+        title="Look-alikes (generic alerts: one title, check and dedup key, several causes) and "
+        "recurrences (the 5 most recent earlier same-cause incidents), default scope",
+        title_justify="left",
+    )
+    table.add_column("seed", no_wrap=True)
+    table.add_column("ranking", no_wrap=True)
+    for column in (
+        "look-alike n",
+        "top-1",
+        "first fix",
+        "recurrence n",
+        "recent recall@5",
+        "… worded otherwise",
+        "top-5 matches recall",
+    ):
+        table.add_column(column, justify="right", no_wrap=True)
+    for seed, by_name in answers.items():
+        label = f"{seed} (tuning)" if seed == TUNING_SEED else f"{seed} (held out)"
+        for name, s in by_name.items():
+            table.add_row(
+                label if name == OURS else "",
+                name,
+                str(s.lookalike_queries),
+                f"{s.top1:.3f}",
+                f"{s.first_fix:.3f}",
+                str(s.recurrence_queries),
+                f"{s.recent_recall:.3f}",
+                f"{s.recent_recall_reworded:.3f}",
+                f"{s.matches_recall:.3f}",
+                style="bold" if name == OURS else None,
+                end_section=name == TITLE_ONLY,
+            )
+    return table
+
+
 def main() -> None:
     console = Console(width=170)
     runs: list[SeedRun] = []
     cost: Cost | None = None
+    answers: dict[int, dict[str, AnswerScores]] = {}
     for seed in (TUNING_SEED, *HELD_OUT_SEEDS):
         with Sandbox(now=FIXED_NOW, seed=seed) as sandbox:
             run, records, queries = run_seed(sandbox)
             runs.append(run)
+            everything = sandbox_records(sandbox)
+            answers[seed] = {
+                OURS: answer_scores(sandbox, everything, details=True),
+                TITLE_ONLY: answer_scores(sandbox, everything, details=False),
+            }
             if seed == TUNING_SEED:
                 cost = measure_cost(sandbox, records, queries)
     assert cost is not None
@@ -506,6 +681,14 @@ def main() -> None:
         "pattern P/R: precision and recall of the set the pattern counts (pd_toolkit: at or "
         "above PATTERN_THRESHOLD; baseline: every title with a shared token). "
         "no result: share of queries shown nothing."
+    )
+    console.print(answers_table(answers))
+    console.print(
+        "top-1: the first match has the query's (hidden) cause. first fix: the first fix the "
+        "answer groups and orders comes only from incidents of that cause. recent recall@5: "
+        "share of the 5 most recent earlier same-cause incidents in the answer's 'most recent "
+        "earlier occurrences'; … worded otherwise: the same over those whose normalised title "
+        "differs from the query's; top-5 matches recall: the same in the 5 best-scored matches."
     )
     for table in sweep_tables(runs[0]):
         console.print(table)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from itertools import groupby
 from typing import Any
 
-from pd_toolkit.history.models import SimilarIncident, SimilarIncidents
+from pd_toolkit.history.models import FixGroup, SimilarIncident, SimilarIncidents
 from pd_toolkit.models import (
     OLDEST,
     Alert,
@@ -504,6 +504,8 @@ def similar_line(rank: int, match: SimilarIncident, tz: tzinfo = UTC) -> str:
         else match.status
     )
     why = [f"similarity {match.similarity:.2f}"]
+    if match.detail_similarity is not None:
+        why.append(f"trigger details {match.detail_similarity:.2f}")
     if match.same_service:
         why.append("same service")
     if match.shared_terms:
@@ -525,8 +527,29 @@ def similar_line(rank: int, match: SimilarIncident, tz: tzinfo = UTC) -> str:
     return " | ".join(parts)
 
 
+def recent_line(match: SimilarIncident, shown: dict[str, int], until: datetime, tz: tzinfo) -> str:
+    """One recent earlier occurrence: when, how long before, and which match it is (if any)."""
+    number = f"#{match.number} " if match.number is not None else ""
+    ago = fmt_duration(until - match.created_at)
+    where = f"= match {shown[match.id]}" if match.id in shown else quote_untrusted(match.title, 80)
+    return f"- {number}{match.id} {fmt_time(match.created_at, tz)} ({ago} ago) {where}"
+
+
+def fix_line(rank: int, fix: FixGroup) -> str:
+    """One way the matches were fixed, with the incidents it fixed."""
+    numbers = ", ".join(
+        f"#{n}" if n is not None else i for n, i in zip(fix.numbers, fix.incident_ids, strict=True)
+    )
+    evidence = "their trigger details match this one's" if fix.matches_trigger else "by title"
+    return (
+        f"Fix {rank} ({len(fix.incident_ids)}x: {numbers}; {evidence}): "
+        f"{quote_untrusted(fix.summary, 160)}"
+    )
+
+
 def render_similar_incidents(result: SimilarIncidents, tz: tzinfo = UTC) -> str:
-    """Header, one line per match, the pattern, and any notices (e.g. the 402 fallback)."""
+    """Header, one line per match, the most recent earlier occurrences, the fixes grouped, the
+    pattern, and any notices (e.g. the 402 fallback)."""
     query = result.query
     if query.kind == "incident":
         number = f"#{query.incident_number} " if query.incident_number is not None else ""
@@ -534,12 +557,26 @@ def render_similar_incidents(result: SimilarIncidents, tz: tzinfo = UTC) -> str:
     else:
         subject = f"text {quote_untrusted(query.text)}"
     lines = [
-        f"Similar incidents to {subject}: {len(result.matches)} shown of {result.pattern.count} "
-        f"similar among {result.candidates} incidents in {query.scope}, "
+        f"Similar incidents to {subject}: this failure happened {result.pattern.count} "
+        f"time{'s' if result.pattern.count != 1 else ''} (this one not counted); "
+        f"{len(result.matches)} shown, ranked among {result.candidates} incidents in "
+        f"{query.scope}, "
         f"{query.since:%Y-%m-%d}..{query.until:%Y-%m-%d} "
         f"({result.requests_used} API requests{', history cached' if result.from_cache else ''})"
     ]
     lines += [similar_line(i, m, tz) for i, m in enumerate(result.matches, start=1)]
+    if result.recent:
+        shown = {m.id: rank for rank, m in enumerate(result.matches, start=1)}
+        lines.append(f"Most recent earlier occurrences ({len(result.recent)}, newest first):")
+        lines += [recent_line(m, shown, query.until, tz) for m in result.recent]
+    if len(result.fixes) > 1:
+        first = (
+            " (the first one's incidents had this trigger's details)"
+            if result.fixes[0].matches_trigger
+            else ""
+        )
+        lines.append(f"{len(result.fixes)} ways the shown matches were fixed before{first}:")
+    lines += [fix_line(i, fix) for i, fix in enumerate(result.fixes, start=1)]
     pattern = result.pattern
     if pattern.count:
         summary = [

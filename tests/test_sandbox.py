@@ -6,6 +6,7 @@ import itertools
 import json
 import re
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -220,9 +221,22 @@ def test_incident_filters(sb: Sandbox) -> None:
     assert newest[0]["id"] == account.incidents[-1]["id"]
     error(get(sb, "/incidents", sort_by="mood:desc"), 400, 2001)
 
-    target = account.incidents[-40]
+    keys = Counter(i["incident_key"] for i in account.incidents)
+    target = next(i for i in account.incidents[-40::-1] if keys[i["incident_key"]] == 1)
     by_key = ok(sb, "/incidents", incident_key=target["incident_key"], date_range="all")
     assert [i["id"] for i in by_key["incidents"]] == [target["id"]]
+    # A generic alert's constant dedup key finds every incident it opened, whatever the cause.
+    slo = {i["id"] for i in account.incidents if i["incident_key"] == "slo/checkout-availability"}
+    by_key = ok(
+        sb,
+        "/incidents",
+        incident_key="slo/checkout-availability",
+        date_range="all",
+        limit=100,
+        total="true",
+    )
+    assert by_key["total"] == len(slo) > 100
+    assert {i["id"] for i in by_key["incidents"]} <= slo
 
 
 def test_incident_by_id_or_number_with_includes(sb: Sandbox) -> None:

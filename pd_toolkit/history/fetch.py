@@ -72,7 +72,8 @@ def fetch_incidents(
     offset_cap: int = OFFSET_CAP,
 ) -> list[dict[str, Any]]:
     """Every incident created in [since, until), oldest slice first, without duplicates."""
-    params: dict[str, Any] = {"time_zone": "UTC"}
+    # Each incident's trigger (custom details, incident_key) comes with the listing, for free.
+    params: dict[str, Any] = {"time_zone": "UTC", "include[]": ["first_trigger_log_entries"]}
     if service_ids:
         params["service_ids[]"] = list(service_ids)
     if team_ids:

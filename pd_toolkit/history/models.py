@@ -2,17 +2,102 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pd_toolkit.history.normalize import normalize_title
+from pd_toolkit.history.normalize import normalize_details, normalize_title
+
+DETAIL_VALUE_CAP = 500
+DETAIL_FIELDS_CAP = 40
+# Channel fields that identify the check of a Nagios trigger and the sender of an email one.
+NAGIOS_FIELDS = ("host", "service", "state")
+_EMAIL_LINE = re.compile(r"^\s*([\w.-]{1,60})\s*[:=]\s*(.+?)\s*$")
 
 
 def _ref_field(ref: Any, field: str) -> str | None:
     """``ref[field]`` of an API reference object, tolerating null and odd shapes."""
     return str(ref[field]) if isinstance(ref, dict) and ref.get(field) is not None else None
+
+
+def _text(value: Any) -> str | None:
+    """A non-empty string of a scalar, else None."""
+    if value is None or isinstance(value, dict | list):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def flatten_details(details: Any, prefix: str = "") -> dict[str, str]:
+    """Custom details as flat ``{"a.b": "text"}`` (nested objects dotted, lists joined, values
+    capped, at most DETAIL_FIELDS_CAP fields); a bare string becomes ``{"details": ...}``."""
+    flat: dict[str, str] = {}
+
+    def visit(value: Any, key: str) -> None:
+        if len(flat) >= DETAIL_FIELDS_CAP:
+            return
+        if isinstance(value, dict):
+            for inner, item in value.items():
+                visit(item, f"{key}.{inner}" if key else str(inner))
+        elif isinstance(value, list):
+            joined = ", ".join(t for t in map(_text, value) if t)
+            if joined:
+                flat[key or "details"] = joined[:DETAIL_VALUE_CAP]
+        elif (text := _text(value)) is not None:
+            flat[key or "details"] = text[:DETAIL_VALUE_CAP]
+
+    visit(details, prefix)
+    return flat
+
+
+def _email_details(body: Any) -> dict[str, str]:
+    """An email body's ``key: value`` lines as details, else the body itself."""
+    text = _text(body)
+    if text is None:
+        return {}
+    lines = [m for line in text.splitlines() if (m := _EMAIL_LINE.match(line))]
+    if lines:
+        return flatten_details({m.group(1): m.group(2) for m in lines})
+    return {"body": text[:DETAIL_VALUE_CAP]}
+
+
+class Trigger(BaseModel):
+    """What an incident's first trigger said: its channel's summary, custom details and dedup
+    key (Nagios: host, service, state; email: the body's ``key: value`` lines). Untrusted."""
+
+    model_config = ConfigDict(frozen=True)
+
+    channel: str | None = Field(default=None, description="'api', 'nagios', 'email', ...")
+    summary: str | None = None
+    incident_key: str | None = None
+    details: dict[str, str] = Field(default={}, description="flattened custom details")
+
+    @classmethod
+    def from_log_entry(cls, entry: Any) -> Trigger | None:
+        """From a trigger log entry (``first_trigger_log_entry`` with
+        ``include[]=first_trigger_log_entries``); None for a bare reference or odd shapes."""
+        channel = entry.get("channel") if isinstance(entry, dict) else None
+        if not isinstance(channel, dict):
+            return None
+        kind = _text(channel.get("type"))
+        details = channel.get("details")
+        if details is None and isinstance(channel.get("cef_details"), dict):
+            details = channel["cef_details"].get("details")
+        flat = flatten_details(details) if details is not None else {}
+        if kind == "nagios":
+            flat = {f: t for f in NAGIOS_FIELDS if (t := _text(channel.get(f)))} | flat
+        elif kind == "email":
+            flat = _email_details(channel.get("body")) | flat
+        summary = _text(channel.get("summary")) or _text(channel.get("subject"))
+        trigger = cls(
+            channel=kind,
+            summary=summary[:DETAIL_VALUE_CAP] if summary else None,
+            incident_key=_text(channel.get("incident_key")),
+            details=dict(list(flat.items())[:DETAIL_FIELDS_CAP]),
+        )
+        return trigger if trigger.details or trigger.summary or trigger.incident_key else None
 
 
 class IncidentRecord(BaseModel):
@@ -31,10 +116,18 @@ class IncidentRecord(BaseModel):
     resolved_at: datetime | None = None
     resolved_by: str | None = None
     html_url: str | None = None
+    incident_key: str | None = Field(default=None, description="the dedup key of its alert")
+    trigger: Trigger | None = Field(
+        default=None, description="its first trigger, when the API embedded it"
+    )
+    normalized_details: str = Field(
+        default="", description="the trigger's details normalised like titles, for ranking"
+    )
 
     @classmethod
     def from_api(cls, incident: dict[str, Any]) -> IncidentRecord:
-        """Build from an incident object of GET /incidents or GET /incidents/{id}."""
+        """Build from an incident object of GET /incidents or GET /incidents/{id}; with
+        ``include[]=first_trigger_log_entries`` its trigger is parsed too (else None)."""
         status = str(incident.get("status") or "unknown")
         resolved = status == "resolved"
         resolved_at = incident.get("resolved_at") or (
@@ -42,6 +135,7 @@ class IncidentRecord(BaseModel):
         )
         title = str(incident.get("title") or incident.get("summary") or "")
         changer = incident.get("last_status_change_by")  # a user, or a service on auto-resolve
+        trigger = Trigger.from_log_entry(incident.get("first_trigger_log_entry"))
         return cls(
             id=str(incident["id"]),
             number=incident.get("incident_number"),
@@ -56,6 +150,10 @@ class IncidentRecord(BaseModel):
             if resolved and _ref_field(changer, "type") in (None, "user", "user_reference")
             else None,
             html_url=incident.get("html_url"),
+            incident_key=_text(incident.get("incident_key"))
+            or (trigger.incident_key if trigger else None),
+            trigger=trigger,
+            normalized_details=normalize_details(trigger.details) if trigger else "",
         )
 
     @property
@@ -87,13 +185,33 @@ class SimilarIncident(BaseModel):
     time_to_resolve_seconds: float | None
     html_url: str | None = None
     score: float = Field(description="similarity plus same-service, recency and PagerDuty bonuses")
-    similarity: float = Field(description="text (and semantic) similarity of the titles, 0..1")
+    similarity: float = Field(
+        description="similarity of the titles (and semantic), blended with the trigger details'"
+        " where both carry details, 0..1"
+    )
+    detail_similarity: float | None = Field(
+        default=None, description="similarity of the trigger details alone, when both have them"
+    )
     pagerduty_score: float | None = Field(
         default=None, description="PagerDuty's past_incidents score, when the plan has it"
     )
     shared_terms: list[str] = []
     same_service: bool = False
     resolution: Resolution | None = None
+
+
+class FixGroup(BaseModel):
+    """One way earlier matches were fixed: their resolutions that read alike."""
+
+    summary: str = Field(description="the newest resolution text of the group")
+    incident_ids: list[str]
+    numbers: list[int | None]
+    matches_trigger: bool = Field(
+        description="the details of one of its incidents match the current trigger's"
+    )
+    detail_similarity: float | None = Field(
+        default=None, description="the best trigger-details similarity among its incidents"
+    )
 
 
 class ResolverCount(BaseModel):
@@ -141,6 +259,16 @@ class SimilarIncidents(BaseModel):
     query: HistoryQuery
     candidates: int = Field(description="incidents in the window that were ranked")
     matches: list[SimilarIncident]
+    recent: list[SimilarIncident] = Field(
+        default=[],
+        description="the most recent earlier occurrences (counted in the pattern), newest first,"
+        " however they were worded",
+    )
+    fixes: list[FixGroup] = Field(
+        default=[],
+        description="how the shown matches were fixed, grouped; the fix whose incidents' details"
+        " match the current trigger first",
+    )
     pattern: Pattern
     notices: list[str] = []
     requests_used: int = 0

@@ -10,10 +10,18 @@ the same failure worded in prose ("Node ... NotReady", "Kubernetes node ... not 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 _RULES: list[tuple[re.Pattern[str], str]] = [
     # Quoted values: "...", '...', `...` (error messages, query text, user input).
     (re.compile(r"\"[^\"]*\"|'[^'\s][^']*'|`[^`]*`|“[^”]*”"), " "),
+    # ISO-8601 dates and times (2026-11-15, 2026-11-15T19:02:11Z).
+    (
+        re.compile(
+            r"\b\d{4}-\d{2}-\d{2}(?:[t ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:z|[+-]\d{2}:?\d{2})?)?\b"
+        ),
+        " ",
+    ),
     # URLs and paths with a scheme.
     (re.compile(r"\b[a-z][a-z0-9+.-]*://\S+"), " "),
     # Email addresses.
@@ -46,6 +54,7 @@ _NON_WORD = re.compile(r"[^a-z0-9]+")
 _LETTERS_WORD = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]+(?![A-Za-z0-9])")
 _CAMEL_BOUNDARY = re.compile(r"(?<=[A-Za-z][a-z])(?=[A-Z])|(?<=[A-Z]{2})(?=[A-Z][a-z])")
 
+DETAILS_CAP = 2000
 STOP_WORDS = frozenset(
     "a an and are as at be by for from has have in is it of on or the to was were with".split()  # noqa: SIM905
 )
@@ -63,6 +72,13 @@ def normalize_title(title: str) -> str:
     for pattern, replacement in _RULES:
         text = pattern.sub(replacement, text)
     return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+def normalize_details(details: Mapping[str, str], cap: int = DETAILS_CAP) -> str:
+    """A trigger's custom details as one normalised text ('key value' per field, keys split
+    into words), at most ``cap`` characters: what the details signal of ranking compares."""
+    parts = (normalize_title(f"{key.replace('.', ' ')} {value}") for key, value in details.items())
+    return " ".join(part for part in parts if part)[:cap].strip()
 
 
 def content_terms(normalized: str) -> list[str]:

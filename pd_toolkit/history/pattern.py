@@ -1,18 +1,29 @@
-"""The pattern a set of similar incidents forms: how often, when, how long, who fixes it."""
+"""The pattern a set of similar incidents forms: how often, when, how long, who fixes it, and
+the different ways it was fixed."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 from statistics import median
 
-from pd_toolkit.history.models import IncidentRecord, Pattern, Resolution, ResolverCount
+from pd_toolkit.history.models import (
+    FixGroup,
+    IncidentRecord,
+    Pattern,
+    Resolution,
+    ResolverCount,
+    SimilarIncident,
+)
+from pd_toolkit.history.normalize import normalize_title
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MIN_FOR_RECURRENCE = 3
 WEEKDAY_SHARE = 0.4  # uniform would be 1/7 ~ 0.14
 HOURS_SHARE = 0.5  # uniform would be 2/24 ~ 0.08
 HOURS_SPAN = 2
+DETAILS_MATCH = 0.5  # trigger-details similarity from which a past trigger "matches" this one
 
 
 def busiest_weekday(records: Sequence[IncidentRecord]) -> str | None:
@@ -71,4 +82,42 @@ def summarize_pattern(
         busiest_weekday=weekday,
         busiest_hours_utc=hours,
         recurrence=recurrence,
+    )
+
+
+def earlier_occurrences(
+    records: Sequence[IncidentRecord], before: datetime, limit: int
+) -> list[IncidentRecord]:
+    """The ``limit`` newest of ``records`` created before ``before``, newest first."""
+    earlier = (r for r in records if r.created_at < before)
+    return sorted(earlier, key=lambda r: r.created_at, reverse=True)[:limit]
+
+
+def group_fixes(matches: Sequence[SimilarIncident]) -> list[FixGroup]:
+    """The ways ``matches`` (best first) were fixed: resolutions grouped by their normalised
+    text (hosts, versions and counts blurred). Groups whose incidents' trigger details match
+    the query's come first, then the most frequent, then the best ranked."""
+    groups: dict[str, list[SimilarIncident]] = {}
+    for match in matches:
+        if match.resolution is not None and match.resolution.summary.strip():
+            key = normalize_title(match.resolution.summary) or match.resolution.summary
+            groups.setdefault(key, []).append(match)
+    fixes = []
+    for members in groups.values():
+        similarities = [m.detail_similarity for m in members if m.detail_similarity is not None]
+        newest = max(members, key=lambda m: m.created_at)
+        assert newest.resolution is not None  # grouped by resolution above
+        fixes.append(
+            FixGroup(
+                summary=newest.resolution.summary,
+                incident_ids=[m.id for m in members],
+                numbers=[m.number for m in members],
+                matches_trigger=bool(similarities) and max(similarities) >= DETAILS_MATCH,
+                detail_similarity=max(similarities) if similarities else None,
+            )
+        )
+    rank = {match.id: n for n, match in enumerate(matches)}
+    return sorted(
+        fixes,
+        key=lambda f: (not f.matches_trigger, -len(f.incident_ids), rank[f.incident_ids[0]]),
     )

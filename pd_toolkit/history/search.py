@@ -9,7 +9,7 @@ from typing import Any
 
 from pd_toolkit.client import PagerDutyClient
 from pd_toolkit.errors import PagerDutyError, PagerDutyPlanError
-from pd_toolkit.history.fetch import ClientCache, cache_for, get_history
+from pd_toolkit.history.fetch import ClientCache, History, cache_for, get_history
 from pd_toolkit.history.models import (
     HistoryQuery,
     IncidentRecord,
@@ -18,7 +18,7 @@ from pd_toolkit.history.models import (
     SimilarIncidents,
 )
 from pd_toolkit.history.normalize import normalize_title, shared_terms
-from pd_toolkit.history.pattern import summarize_pattern
+from pd_toolkit.history.pattern import earlier_occurrences, group_fixes, summarize_pattern
 from pd_toolkit.history.ranking import (
     PATTERN_THRESHOLD,
     SHOW_FLOOR,
@@ -28,6 +28,7 @@ from pd_toolkit.history.ranking import (
 
 DEFAULT_WINDOW_DAYS = 180
 DEFAULT_LIMIT = 5
+RECENT_LIMIT = 5
 MAX_LIMIT = 50
 CACHE_TTL_SECONDS = 600.0
 PAST_INCIDENTS_LIMIT = 100
@@ -147,9 +148,10 @@ def _resolutions(
     return found
 
 
-def _match(
+def as_similar_incident(
     candidate: ScoredCandidate, normalized_query: str, resolution: Resolution | None
 ) -> SimilarIncident:
+    """A ranked candidate as the answer shows it, with how it was resolved (if known)."""
     record = candidate.record
     return SimilarIncident(
         number=record.number,
@@ -166,7 +168,25 @@ def _match(
         pagerduty_score=candidate.pagerduty_score,
         shared_terms=shared_terms(normalized_query, record.normalized),
         same_service=candidate.same_service,
+        detail_similarity=candidate.detail_similarity,
         resolution=resolution,
+    )
+
+
+def _with_trigger(record: IncidentRecord | None, history: History) -> IncidentRecord | None:
+    """The query incident with its trigger: as given, else as the history listed it (the
+    listing embeds triggers), else without (title-only ranking). Costs no request."""
+    if record is None or record.trigger is not None:
+        return record
+    listed = history.index.get(record.id)
+    if listed is None or listed.trigger is None:
+        return record
+    return record.model_copy(
+        update={
+            "trigger": listed.trigger,
+            "incident_key": record.incident_key or listed.incident_key,
+            "normalized_details": listed.normalized_details,
+        }
     )
 
 
@@ -207,9 +227,13 @@ def find_similar_incidents(
     is free text. Scope: ``service_ids``/``team_ids`` when given, else every service when
     ``all_services`` or for free text, else the incident's service. The top ``limit`` matches
     at or above ``min_similarity`` are shown (a notice marks the weak ones); the pattern counts
-    only those at or above ``pattern_threshold``. The history is cached per client for
-    ``cache_ttl`` seconds. ``requests_used`` is the client's request count delta (other
-    threads using the same client at the same time inflate it).
+    only those at or above ``pattern_threshold`` (never the query itself), and ``recent`` lists
+    the newest of them created before the query, however worded. ``fixes`` groups how the shown
+    matches were fixed, the fix of matches whose trigger details match the query's first.
+    The query incident's trigger details come with it (``include[]=first_trigger_log_entries``)
+    or from the history's listing of it; without them the ranking reads titles only. The
+    history is cached per client for ``cache_ttl`` seconds. ``requests_used`` is the client's
+    request count delta (other threads using the same client at the same time inflate it).
     """
     if (incident is None) == (text is None):
         raise ValueError("Give exactly one of incident (an incident object) or text")
@@ -265,9 +289,12 @@ def find_similar_incidents(
         history_lookup, scores_lookup = client.map_concurrently(fetch, ["history", "scores"])
         history, from_cache = history_lookup.result()
         pd_scores = scores_lookup.result()
+        query_record = _with_trigger(record, history)
         ranked = history.index.rank(
             normalized,
             now=until,
+            normalized_details=query_record.normalized_details if query_record else "",
+            incident_key=query_record.incident_key if query_record else None,
             service_id=record.service_id if record is not None else None,
             exclude_ids=frozenset({record.id}) if record is not None else frozenset(),
             pagerduty_scores=pd_scores,
@@ -290,6 +317,10 @@ def find_similar_incidents(
     if weak:
         notices.append(_weak_notice(weak, pattern_threshold))
     counted = [c for c in ranked if c.relevance >= pattern_threshold]
+    matches = [as_similar_incident(c, normalized, resolutions.get(c.record.id)) for c in top]
+    before = query_record.created_at if query_record is not None else until
+    by_id = {c.record.id: c for c in counted}
+    earlier = earlier_occurrences([c.record for c in counted], before, RECENT_LIMIT)
     return SimilarIncidents(
         query=HistoryQuery(
             kind="incident" if record is not None else "text",
@@ -303,7 +334,11 @@ def find_similar_incidents(
             until=until,
         ),
         candidates=candidates,
-        matches=[_match(c, normalized, resolutions.get(c.record.id)) for c in top],
+        matches=matches,
+        recent=[
+            as_similar_incident(by_id[r.id], normalized, resolutions.get(r.id)) for r in earlier
+        ],
+        fixes=group_fixes(matches),
         pattern=summarize_pattern(
             [c.record for c in counted],
             window_days=window_days,

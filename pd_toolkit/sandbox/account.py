@@ -167,6 +167,7 @@ class _Vars(dict[str, str]):
             "commit": lambda: f"{r.getrandbits(28):07x}",
             "handle": lambda: r.choice(HANDLES),
             "date": lambda: (self.when - timedelta(days=1)).strftime("%Y-%m-%d"),
+            "cert_expiry": lambda: iso(self.when - timedelta(minutes=r.randint(5, 600))),
             "hhmm": lambda: (self.when - timedelta(minutes=r.randint(2, 9))).strftime("%H:%M"),
         }
         return str(generators[key]())
@@ -198,6 +199,7 @@ class ModeInfo:
     name: str
     services: tuple[str, ...]
     lookalike: str | None
+    alert: str | None = None  # the generic alert it shares with other causes, if any
 
     @property
     def is_lookalike(self) -> bool:
@@ -213,10 +215,16 @@ class _OpenSpec:
     urgency: str
     minutes_ago: int
     change_minutes_before: int | None = None
+    title: int | None = None  # which of the mode's titles (None: a random one)
+    priority: str | None = None  # pinned (None: one of the mode's)
+    # Earlier resolved recurrences (days before now), worded with the mode's last title.
+    recurred_days_ago: tuple[int, ...] = ()
 
 
 OPEN_INCIDENTS: tuple[_OpenSpec, ...] = (
-    _OpenSpec("checkout_5xx", "checkout", "triggered", "high", 14, 6),
+    # The demo's incident (the most urgent open one): a generic SLO title, a NullPointerException
+    # in its details right after a deploy, and recurrences 3 and 11 days before, worded otherwise.
+    _OpenSpec("checkout_deploy_npe", "checkout", "triggered", "high", 14, 6, 0, "P1", (3, 11)),
     _OpenSpec("checkout_latency", "checkout", "acknowledged", "high", 41),
     _OpenSpec("pg_pool_exhausted", "payments-db", "triggered", "high", 26),
     _OpenSpec("pg_replication_lag", "payments-db", "triggered", "low", 95),
@@ -499,9 +507,11 @@ class SandboxAccount:
         shift = now - REFERENCE_NOW
         start = now - timedelta(days=HISTORY_DAYS)
         modes = {m.name: m for m in catalog.MODES}
-        self.modes = tuple(ModeInfo(m.name, m.services, m.lookalike) for m in catalog.MODES)
+        self.modes = tuple(
+            ModeInfo(m.name, m.services, m.lookalike, m.alert) for m in catalog.MODES
+        )
 
-        planned: list[tuple[datetime, FailureMode, str, _OpenSpec | None]] = []
+        planned: list[tuple[datetime, FailureMode, str, _OpenSpec | None, int | None]] = []
         total_weight = sum(m.weight for m in catalog.MODES)
         extra = 2050 - 15 * len(catalog.MODES)
         for mode in catalog.MODES:
@@ -514,10 +524,14 @@ class SandboxAccount:
                 hi = now - timedelta(days=mode.max_age_days[0])
             for planned_at in _sample_times(rng, mode, count, lo - shift, hi - shift):
                 t = planned_at + shift
-                planned.append((t, mode, self._pick_service(rng, mode, t), None))
+                planned.append((t, mode, self._pick_service(rng, mode, t), None, None))
         for spec in OPEN_INCIDENTS:
+            mode = modes[spec.mode]
             t = now - timedelta(minutes=spec.minutes_ago, seconds=rng.randint(0, 59))
-            planned.append((t, modes[spec.mode], spec.service, spec))
+            planned.append((t, mode, spec.service, spec, spec.title))
+            for days in spec.recurred_days_ago:
+                t = now - timedelta(days=days, hours=rng.uniform(0, 6))
+                planned.append((t, mode, spec.service, None, len(mode.titles) - 1))
         planned.sort(key=lambda p: p[0])
 
         self.incidents: list[Json] = []
@@ -528,11 +542,11 @@ class SandboxAccount:
         self._mode_of: dict[str, str] = {}
         seen_ids = set(self._ids.seen)
         first_number = NEWEST_NUMBER - len(planned) + 1
-        for index, (t, mode, service, spec) in enumerate(planned):
+        for index, (t, mode, service, spec, title) in enumerate(planned):
             ids = _Ids(random.Random(f"pd-sandbox-ids:{self.seed}:{index}"))
             ids.seen = seen_ids
             story = random.Random(f"pd-sandbox-incident:{self.seed}:{index}")
-            self._add_incident(story, ids, first_number + index, t, mode, service, spec)
+            self._add_incident(story, ids, first_number + index, t, mode, service, spec, title)
         self._add_background_changes(random.Random(f"pd-sandbox-changes:{self.seed}"), start)
         self.change_events.sort(key=lambda c: c["timestamp"])
         self._index()
@@ -568,6 +582,7 @@ class SandboxAccount:
         mode: FailureMode,
         service_name: str,
         spec: _OpenSpec | None,
+        title_index: int | None = None,
     ) -> None:
         sid = self.service_id_by_name[service_name]
         service = self.service(sid)
@@ -575,13 +590,16 @@ class SandboxAccount:
         pid = service["escalation_policy"]["id"]
         team_refs = service["teams"]
         v = _Vars(rng, service_name, t0, mode)
-        title = v.fill(rng.choice(mode.titles))
+        template = rng.choice(mode.titles) if title_index is None else mode.titles[title_index]
+        title = v.fill(template)
         iid = ids.new("Q", 14)
-        key = uuid.UUID(int=rng.getrandbits(128), version=4).hex
+        key = mode.alert or uuid.UUID(int=rng.getrandbits(128), version=4).hex
         inc_ref = ref("incident", iid, f"[#{number}] {title}")
         service_ref = self.service_refs[sid]
         urgency = spec.urgency if spec else mode.urgency
         priority_name = rng.choice(mode.priorities)
+        if spec is not None and spec.priority is not None:
+            priority_name = spec.priority
         priority = next((p for p in self.priorities if p["name"] == priority_name), None)
         status = spec.status if spec else "resolved"
         details = {k: _typed(v.fill(tpl)) for k, tpl in mode.details.items()}

@@ -387,6 +387,9 @@ class FailureMode:
     hidden: tuple[str, ...] = ()
     choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     max_age_days: tuple[int, int] | None = None  # only between these days before now
+    # A generic alert (e.g. an SLO burn-rate monitor) this mode fires through: the modes sharing
+    # it share its titles, check and this constant dedup key; only their details differ.
+    alert: str | None = None
 
     def __post_init__(self) -> None:
         """Freeze the mapping fields so the shared catalog cannot be mutated."""
@@ -400,6 +403,32 @@ STACK_NPE = (
     "(PromoCodeValidator.java:88)\n\tat com.example.checkout.CheckoutController.submit"
     "(CheckoutController.java:214)"
 )
+
+# Generic alerts: one SLO burn-rate monitor per service whose title, check and dedup key are the
+# same whatever the cause; the cause shows only in the trigger's custom details.
+CHECKOUT_SLO_TITLES = (
+    "checkout: availability SLO burn rate {burn}x over 1h",
+    "[SLO] checkout availability 99.9% error budget burning fast",
+)
+CHECKOUT_500S_TITLE = "Elevated HTTP 500s on POST /api/checkout/submit ({pct}% of requests)"
+CHECKOUT_SLO_DETAILS = {
+    "slo": "checkout-availability-99.9",
+    "burn_rate": "{burn}",
+    "window": "1h",
+    "endpoint": "POST /api/checkout/submit",
+    "error_rate": "{pct}",
+}
+PAYMENTS_SLO_TITLES = (
+    "payments-api: latency SLO burn rate {burn}x over 1h",
+    "[SLO] payments-api authorize p99 latency error budget burning fast",
+)
+PAYMENTS_SLO_DETAILS = {
+    "slo": "payments-authorize-p99-800ms",
+    "burn_rate": "{burn}",
+    "window": "1h",
+    "endpoint": "POST /v1/authorize",
+    "p99_ms": "{ms}",
+}
 
 MODES: tuple[FailureMode, ...] = (
     FailureMode(
@@ -609,38 +638,171 @@ MODES: tuple[FailureMode, ...] = (
         source="checkout",
         event_class="latency",
         change_prob=0.25,
-        lookalike="checkout_5xx",
+        lookalike="checkout_payments_upstream",
     ),
     FailureMode(
-        name="checkout_5xx",
+        name="checkout_deploy_npe",
         services=("checkout",),
-        titles=(
-            "checkout 5xx error rate above 5% ({pct}%)",
-            "Elevated HTTP 500s on POST /api/checkout/submit ({pct}% of requests)",
-            "checkout: availability SLO burn rate {burn}x over 1h",
-        ),
+        titles=(*CHECKOUT_SLO_TITLES, CHECKOUT_500S_TITLE),
         resolutions=(
             "Bad deploy {version}: NullPointerException in PromoCodeValidator; rolled back.",
-            "Feature flag new-tax-engine caused 500s for EU carts; disabled the flag.",
-            "Expired internal mTLS cert between checkout and payments-api; rotated it.",
+            "Rolled back checkout {version}; the promo-code refactor dereferenced a null promo.",
         ),
         hidden=("Only carts with a promo code were failing; see the stack trace in the alert.",),
         details={
-            "endpoint": "POST /api/checkout/submit",
-            "error_rate": "{pct}",
-            "status_codes": "500,502",
+            **CHECKOUT_SLO_DETAILS,
+            "status_codes": "500",
+            "error": 'java.lang.NullPointerException: Cannot invoke "PromoCode.getDiscount()"',
             "exception": STACK_NPE,
+            "deploy_version": "{version}",
         },
         urgency="high",
         priorities=("P1", "P2"),
         ttr_minutes=25,
-        weight=5,
+        weight=2,
         pattern="business",
         client="Datadog",
-        source="checkout",
-        event_class="errors",
-        change_prob=0.6,
-        lookalike="checkout_latency",
+        source="datadog-slo",
+        event_class="slo.burn_rate",
+        change_prob=0.85,
+        lookalike="checkout_mtls_expired",
+        alert="slo/checkout-availability",
+    ),
+    FailureMode(
+        name="checkout_mtls_expired",
+        services=("checkout",),
+        titles=(*CHECKOUT_SLO_TITLES, "TLS handshake failures from checkout to payments-api"),
+        resolutions=(
+            "Expired internal mTLS cert between checkout and payments-api; rotated it.",
+            "Rotated the checkout client certificate in Vault and restarted the mesh sidecars.",
+        ),
+        details={
+            **CHECKOUT_SLO_DETAILS,
+            "status_codes": "502",
+            "error": "x509: certificate has expired or is not yet valid: "
+            "current time is after {cert_expiry}",
+            "peer": "payments-api.internal:8443",
+            "tls_subject": "CN=checkout.internal",
+        },
+        urgency="high",
+        priorities=("P1", "P2"),
+        ttr_minutes=35,
+        weight=2,
+        pattern="business",
+        client="Datadog",
+        source="datadog-slo",
+        event_class="slo.burn_rate",
+        change_prob=0.1,
+        lookalike="checkout_payments_upstream",
+        alert="slo/checkout-availability",
+    ),
+    FailureMode(
+        name="checkout_payments_upstream",
+        services=("checkout",),
+        titles=(
+            *CHECKOUT_SLO_TITLES,
+            "checkout: upstream timeouts from payments-api ({pct}% of requests)",
+        ),
+        resolutions=(
+            "payments-api was degraded by a PSP outage; enabled the queued-checkout fallback.",
+            "A config push cut the checkout->payments-api timeout to 2s; restored 5s.",
+        ),
+        details={
+            **CHECKOUT_SLO_DETAILS,
+            "status_codes": "504",
+            "error": "upstream request timeout: payments-api POST /v1/authorize after 5000ms",
+            "upstream": "payments-api",
+            "upstream_p99_ms": "{ms}",
+        },
+        urgency="high",
+        priorities=("P1", "P2"),
+        ttr_minutes=30,
+        weight=2,
+        pattern="bursty",
+        client="Datadog",
+        source="datadog-slo",
+        event_class="slo.burn_rate",
+        change_prob=0.2,
+        change_kind="config",
+        lookalike="checkout_deploy_npe",
+        alert="slo/checkout-availability",
+    ),
+    FailureMode(
+        name="payments_slo_psp_slow",
+        services=("payments-api",),
+        titles=(*PAYMENTS_SLO_TITLES, "PSP {psp} authorization calls slow (p99 {ms}ms)"),
+        resolutions=(
+            "{psp} was slow (their status page confirmed); failed over to the secondary PSP.",
+            "Lowered the {psp} client timeout to 3s and let retries go to the secondary PSP.",
+        ),
+        details={
+            **PAYMENTS_SLO_DETAILS,
+            "top_span": "psp.authorize",
+            "error": "upstream {psp} answered POST /v1/authorize slowly (read timeout 8000ms)",
+            "upstream": "{psp}",
+        },
+        urgency="high",
+        priorities=("P2", "P3"),
+        ttr_minutes=35,
+        weight=1.5,
+        pattern="bursty",
+        client="Datadog",
+        source="datadog-slo",
+        event_class="slo.burn_rate",
+        lookalike="payments_slo_db_pool",
+        alert="slo/payments-api-latency",
+        choices={"psp": ("Adyen", "Stripe", "Worldpay")},
+    ),
+    FailureMode(
+        name="payments_slo_db_pool",
+        services=("payments-api",),
+        titles=(*PAYMENTS_SLO_TITLES, "payments-api threads waiting for DB connections"),
+        resolutions=(
+            "HikariCP pool starved by idle-in-transaction sessions; killed them on {db_host}.",
+            "Raised the payments-api HikariCP pool from 20 to 50 after the traffic growth.",
+        ),
+        details={
+            **PAYMENTS_SLO_DETAILS,
+            "top_span": "db.pool.acquire",
+            "error": "HikariPool-1 - Connection is not available, request timed out after 30000ms",
+            "db_instance": "{db_host}",
+        },
+        urgency="high",
+        priorities=("P2", "P3"),
+        ttr_minutes=40,
+        weight=1.5,
+        pattern="business",
+        client="Datadog",
+        source="datadog-slo",
+        event_class="slo.burn_rate",
+        lookalike="payments_slo_gc",
+        alert="slo/payments-api-latency",
+    ),
+    FailureMode(
+        name="payments_slo_gc",
+        services=("payments-api",),
+        titles=(*PAYMENTS_SLO_TITLES, "payments-api JVM garbage collection pauses on {pod}"),
+        resolutions=(
+            "Rolled back payments-api {version}: it kept whole refund batches in memory.",
+            "Raised the payments-api heap to 4Gi and switched to ZGC; pauses gone.",
+        ),
+        details={
+            **PAYMENTS_SLO_DETAILS,
+            "top_span": "jvm.gc.pause",
+            "error": "G1 Old Generation pause {ms_low}ms; heap {pct_hi}% used after GC",
+            "pod": "{pod}",
+        },
+        urgency="high",
+        priorities=("P2", "P3"),
+        ttr_minutes=30,
+        weight=1.5,
+        pattern="business",
+        client="Datadog",
+        source="datadog-slo",
+        event_class="slo.burn_rate",
+        change_prob=0.5,
+        lookalike="payments_slo_psp_slow",
+        alert="slo/payments-api-latency",
     ),
     FailureMode(
         name="checkout_crashloop",
