@@ -537,14 +537,14 @@ def test_a_sandbox_can_trigger_note_and_resolve_without_touching_others() -> Non
         auth = {"Authorization": f"Token token={changed.api_key}"}
         before = len(changed.account.incidents)
         assert changed.advance(timedelta(minutes=10)) == now + timedelta(minutes=10)
-        incident = changed.trigger_incident("checkout", "checkout_5xx")
+        incident = changed.trigger_incident("checkout", "checkout_deploy_npe")
         assert incident["status"] == "triggered"
         assert incident["created_at"] == "2026-11-18T09:40:00Z"
         assert (
             incident["incident_number"]
             == max(i["incident_number"] for i in untouched.account.incidents) + 1
         )
-        assert changed.account.failure_mode_of(incident["id"]) == "checkout_5xx"
+        assert changed.account.failure_mode_of(incident["id"]) == "checkout_deploy_npe"
         served = requests.get(
             f"{changed.base_url}/incidents/{incident['incident_number']}", headers=auth, timeout=5
         ).json()["incident"]
