@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_OFFLINE := --record-mode=none --disable-socket --allow-unix-socket --allow-hosts=127.0.0.1,::1
 NOTEBOOK := notebooks/explore.ipynb
 
-.PHONY: demo test lint notebook bench clean
+.PHONY: demo responder-demo test lint notebook bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,10 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(PY) -m agents.investigate --sandbox
+
+# The responder's whole loop on the sandbox: page, webhook, investigation, approval, note.
+responder-demo: $(STAMP)
+	$(PY) -m agents.responder.demo
 
 test: $(STAMP) lint
 	$(PY) -m pytest $(PYTEST_OFFLINE) --nbmake tests $(NOTEBOOK) $(PYTEST_ARGS)
@@ -39,6 +43,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.history
 	$(PY) -m benchmarks.investigate
 	$(PY) -m benchmarks.soak
+	$(PY) -m benchmarks.responder
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from agents.responder.app import ResponderApp
 from agents.responder.graph import build_responder_graph
@@ -44,6 +44,14 @@ class ResponderSettings(BaseModel):
         return f"ResponderSettings(host={self.host!r}, port={self.port}, state=...)"
 
     __str__ = __repr__
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log line per request (the responder logs what it does with each event)."""
+
+    def log(self, type: str, message: str, *args: object) -> None:
+        if type != "info":
+            super().log(type, message, *args)
 
 
 @dataclass
@@ -97,7 +105,9 @@ def running_responder(
         app = ResponderApp(
             responder, secrets=settings.webhook_secrets, approval_token=settings.approval_token
         )
-        server = make_server(settings.host, settings.port, app, threaded=True)
+        server = make_server(
+            settings.host, settings.port, app, threaded=True, request_handler=_QuietHandler
+        )
         server_box.append(server)
         thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
