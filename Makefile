@@ -6,15 +6,19 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_OFFLINE := --record-mode=none --disable-socket --allow-unix-socket --allow-hosts=127.0.0.1,::1
 NOTEBOOK := notebooks/explore.ipynb
 
-.PHONY: demo test lint notebook bench clean
+.PHONY: demo responder-demo test lint notebook bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,openai]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,openai,responder]'
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m agents.investigate --sandbox
+
+# The responder's whole loop on the sandbox: page, webhook, investigation, approval, note.
+responder-demo: $(STAMP)
+	$(PY) -m agents.responder.demo
 
 test: $(STAMP) lint
 	$(PY) -m pytest $(PYTEST_OFFLINE) --nbmake tests $(NOTEBOOK) $(PYTEST_ARGS)
@@ -39,6 +43,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.history
 	$(PY) -m benchmarks.investigate
 	$(PY) -m benchmarks.soak
+	$(PY) -m benchmarks.responder
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

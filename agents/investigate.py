@@ -135,12 +135,15 @@ class Investigation:
         *,
         now: datetime | Callable[[], datetime] | None = None,
         time_zone: str = "UTC",
+        store: str | None = None,
     ) -> None:
         clock = (lambda: now) if isinstance(now, datetime) else now
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.tz = ZoneInfo(time_zone)
         self.client = client
-        toolkit = PagerDutyToolkit(client=client, now=clock, time_zone=time_zone)
+        # ``store`` (PD_TOOLKIT_STORE) goes to the toolkit only when set.
+        extra: dict[str, Any] = {"store": store} if store else {}
+        toolkit = PagerDutyToolkit(client=client, now=clock, time_zone=time_zone, **extra)
         self.tools: dict[str, BaseTool] = {tool.name: tool for tool in toolkit.get_tools()}
 
     def call(
@@ -278,6 +281,42 @@ def _after_resolve(state: InvestigationState) -> list[str]:
     return list(LOOKUPS) if state.get("target") else ["assemble_brief"]
 
 
+def add_investigation(
+    builder: StateGraph,
+    client: PagerDutyClient,
+    model: BaseChatModel | None = None,
+    *,
+    now: datetime | Callable[[], datetime] | None = None,
+    time_zone: str = "UTC",
+    store: str | None = None,
+) -> str:
+    """Add the investigation's nodes and edges (from START) to ``builder``, whose state
+    extends :class:`InvestigationState`; the name of the last node, for the caller to wire on
+    (``build_graph`` ends there, the responder adds its approval after it)."""
+    nodes = Investigation(client, now=now, time_zone=time_zone, store=store)
+    builder.add_node("resolve_incident", nodes.resolve_incident)
+    builder.add_edge(START, "resolve_incident")
+    builder.add_conditional_edges("resolve_incident", _after_resolve, [*LOOKUPS, "assemble_brief"])
+    for name in LOOKUPS:
+        builder.add_node(name, nodes.lookup(name))
+    builder.add_node("assemble_brief", nodes.assemble_brief)
+    builder.add_edge(list(LOOKUPS), "assemble_brief")
+    if model is None:
+        return "assemble_brief"
+
+    def synthesize_node(state: InvestigationState) -> dict[str, Any]:
+        """The model's assessment, its citations checked, placed into the brief."""
+        result = synthesize(model, state["brief"], state)
+        return {
+            "synthesis": result,
+            "brief": compose_brief({**state, "synthesis": result}, nodes.tz, result["text"]),
+        }
+
+    builder.add_node("synthesize", synthesize_node)
+    builder.add_edge("assemble_brief", "synthesize")
+    return "synthesize"
+
+
 def build_graph(
     client: PagerDutyClient,
     model: BaseChatModel | None = None,
@@ -292,30 +331,9 @@ def build_graph(
     ``time_zone``: IANA zone for "this week" in the tools and the times in the brief.
     Each lookup records the requests it sent (``client.count_requests``).
     """
-    nodes = Investigation(client, now=now, time_zone=time_zone)
     builder = StateGraph(InvestigationState, input_schema=InvestigationInput)
-    builder.add_node("resolve_incident", nodes.resolve_incident)
-    builder.add_edge(START, "resolve_incident")
-    builder.add_conditional_edges("resolve_incident", _after_resolve, [*LOOKUPS, "assemble_brief"])
-    for name in LOOKUPS:
-        builder.add_node(name, nodes.lookup(name))
-    builder.add_node("assemble_brief", nodes.assemble_brief)
-    builder.add_edge(list(LOOKUPS), "assemble_brief")
-    if model is None:
-        builder.add_edge("assemble_brief", END)
-    else:
-
-        def synthesize_node(state: InvestigationState) -> dict[str, Any]:
-            """The model's assessment, its citations checked, placed into the brief."""
-            result = synthesize(model, state["brief"], state)
-            return {
-                "synthesis": result,
-                "brief": compose_brief({**state, "synthesis": result}, nodes.tz, result["text"]),
-            }
-
-        builder.add_node("synthesize", synthesize_node)
-        builder.add_edge("assemble_brief", "synthesize")
-        builder.add_edge("synthesize", END)
+    last = add_investigation(builder, client, model, now=now, time_zone=time_zone)
+    builder.add_edge(last, END)
     return builder.compile(name="investigate")
 
 

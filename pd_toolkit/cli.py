@@ -1,10 +1,14 @@
-"""`pd-toolkit` console script: check a key ("Test Connection") or serve the sandbox."""
+"""`pd-toolkit` console script: check a key ("Test Connection"), serve the sandbox, and drive
+the responder (start it, approve or reject a brief, trigger a sandbox incident)."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 
+import requests
 from rich.console import Console
 from rich.table import Table
 
@@ -58,7 +62,83 @@ def _check(args: argparse.Namespace, console: Console) -> int:
 def _serve(args: argparse.Namespace, console: Console) -> int:
     from pd_toolkit.sandbox import serve
 
-    serve(port=args.port, host=args.host)
+    secret = args.webhook_secret or os.environ.get("PAGERDUTY_WEBHOOK_SECRET")
+    if args.webhook_url and not secret:
+        console.print(
+            "[red]--webhook-url needs --webhook-secret[/red] (or PAGERDUTY_WEBHOOK_SECRET)"
+        )
+        return 2
+    serve(port=args.port, host=args.host, webhook_url=args.webhook_url, webhook_secret=secret)
+    return 0
+
+
+def _sandbox_trigger(args: argparse.Namespace, console: Console) -> int:
+    """POST /_sandbox/trigger on a running sandbox: a new incident, and its webhook."""
+    from pd_toolkit.sandbox import Sandbox
+
+    asked = {k: v for k, v in {"service": args.service, "mode": args.mode}.items() if v}
+    try:
+        response = requests.post(
+            args.url.rstrip("/") + "/_sandbox/trigger",
+            json=asked,
+            headers={"Authorization": f"Token token={Sandbox.api_key}"},
+            timeout=30,
+        )
+    except requests.RequestException as exc:
+        console.print(f"[red]No sandbox at {args.url}:[/red] {type(exc).__name__}")
+        return 2
+    body = response.json()
+    if response.status_code != 200:
+        console.print(f"[red]The sandbox refused:[/red] {body}", highlight=False)
+        return 1
+    incident = body["incident"]
+    console.print(
+        f"Triggered #{incident['incident_number']} {incident['id']}: {incident['title']}",
+        markup=False,
+    )
+    if body.get("webhook_status") is not None:
+        console.print(f"webhook delivered: HTTP {body['webhook_status']}")
+    return 0
+
+
+def _responder(args: argparse.Namespace, console: Console) -> int:
+    """Run `python -m agents.responder` (from the checkout) with the remaining arguments."""
+    return subprocess.call([sys.executable, "-m", "agents.responder", *args.responder_args])
+
+
+def _decide(args: argparse.Namespace, console: Console) -> int:
+    """POST /investigations/{incident}/approve|reject to a running responder."""
+    token = os.environ.get("PD_TOOLKIT_APPROVAL_TOKEN")
+    if not token:
+        console.print("[red]PD_TOOLKIT_APPROVAL_TOKEN is not set[/red] (the responder's token)")
+        return 2
+    text = None
+    if getattr(args, "text_file", None):
+        with open(args.text_file, encoding="utf-8") as handle:
+            text = handle.read()
+    elif getattr(args, "text", None):
+        text = args.text
+    url = f"{args.url.rstrip('/')}/investigations/{args.incident.lstrip('#')}/{args.decision}"
+    try:
+        response = requests.post(
+            url,
+            json={"text": text} if text else None,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=120,
+        )
+    except requests.RequestException as exc:
+        console.print(f"[red]No responder at {args.url}:[/red] {type(exc).__name__}")
+        return 2
+    try:
+        body = response.json()
+    except ValueError:
+        body = {"error": response.text[:200]}
+    if response.status_code != 200:
+        console.print(f"[red]{args.decision} failed (HTTP {response.status_code}):[/red]")
+        console.print(str(body.get("error")), markup=False, highlight=False)
+        return 1
+    note = f", note {body['note_id']}" if body.get("note_id") else ""
+    console.print(f"incident {body['incident_id']}: {body['status']}{note}", markup=False)
     return 0
 
 
@@ -82,7 +162,43 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sandbox.add_argument("--port", type=int, default=8080)
     sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument(
+        "--webhook-url", help="deliver signed v3 webhooks of triggered incidents to this URL"
+    )
+    sandbox.add_argument(
+        "--webhook-secret", help="the webhooks' signing secret (default PAGERDUTY_WEBHOOK_SECRET)"
+    )
     sandbox.set_defaults(run=_serve)
+    trigger = commands.add_parser(
+        "sandbox-trigger",
+        help="trigger a new incident on a running sandbox (and deliver its webhook)",
+    )
+    trigger.add_argument("--url", default="http://127.0.0.1:8080", help="the sandbox's URL")
+    trigger.add_argument("--service", help="service name (default: one the failure mode hits)")
+    trigger.add_argument("--mode", help="failure mode name (default: the first)")
+    trigger.set_defaults(run=_sandbox_trigger)
+    responder = commands.add_parser(
+        "responder",
+        help="run the responder (python -m agents.responder ...; from the checkout)",
+        add_help=False,
+    )
+    responder.add_argument("responder_args", nargs=argparse.REMAINDER)
+    responder.set_defaults(run=_responder)
+    responder_url = os.environ.get("PD_TOOLKIT_RESPONDER_URL", "http://127.0.0.1:8787")
+    for decision, verb in (("approve", "post the brief as a note"), ("reject", "drop the brief")):
+        decide = commands.add_parser(
+            decision,
+            help=f"{verb} (a responder's investigation awaiting approval)",
+            description="Needs PD_TOOLKIT_APPROVAL_TOKEN; the responder's URL is --url or "
+            "PD_TOOLKIT_RESPONDER_URL.",
+        )
+        decide.add_argument("incident", help="incident id or number")
+        decide.add_argument("--url", default=responder_url, help="the responder's URL")
+        if decision == "approve":
+            edited = decide.add_mutually_exclusive_group()
+            edited.add_argument("--text", help="post this text instead of the brief")
+            edited.add_argument("--text-file", help="post this file's text instead")
+        decide.set_defaults(run=_decide, decision=decision)
     return parser
 
 

@@ -30,8 +30,9 @@ def test_pd_toolkit_sandbox_serves_until_stopped() -> None:
             timeout=10,
         )
         assert answer.status_code == 200 and answer.json()["abilities"]
-        lines = [process.stdout.readline() for _ in range(4)]
-        export = next(line for line in lines if line.strip().startswith("export "))
+        export = next(
+            line for line in iter(process.stdout.readline, "") if line.strip().startswith("export ")
+        )
         env = dict(re.findall(r"(PAGERDUTY_\w+)=(\S+)", export))
         assert env == {"PAGERDUTY_API_HOST": url.group(0), "PAGERDUTY_API_KEY": key.group(1)}
         check = subprocess.run(

@@ -8,6 +8,12 @@ Faults as a `requests` client sees them:
   client that ignores Content-Length, the half body fails to parse as JSON).
 - "not_json": a 200 HTML error page (text/html), as a misbehaving proxy would send.
 - "drop": the socket is shut down before any byte is sent; `requests` raises ConnectionError.
+
+Writes: every key is read-only (403 on anything but GET) except `write_api_key`, an
+account-level key that may create incident notes (`POST /incidents/{id}/notes`, which needs a
+`From: <user email>` header, as PagerDuty asks of account keys). With `webhook_url`, a
+triggered incident is delivered as a signed v3 webhook; `POST /_sandbox/trigger` (any valid
+key, JSON `{"service", "mode"}`, both optional) triggers one on demand.
 """
 
 from __future__ import annotations
@@ -27,9 +33,12 @@ from werkzeug.wrappers import Request, Response
 from .account import SandboxAccount, build_account
 from .api import ApiError, Context, dispatch
 from .hostile import hostile_account
+from .webhooks import deliver, webhook_event
 
 FaultKind = Literal["status", "slow", "truncated", "not_json", "drop"]
-KeyKind = Literal["account", "user", "restricted"]
+KeyKind = Literal["account", "user", "restricted", "writer"]
+NOTE_LIMIT = 25_000  # characters of one note
+NOTES_PER_INCIDENT = 2_000
 JSON_TYPE = "application/json; charset=utf-8"
 ERROR_NAMES = {
     400: (2001, "Invalid Input Provided"),
@@ -107,6 +116,7 @@ class Sandbox:
     api_key = "sandbox-account-key-3f9c2e7a5b1d4086"
     user_api_key = "sandbox-user-key-8e1b6f3a9d2c4e07"
     restricted_api_key = "sandbox-restricted-key-c41d7e2a8b95f360"
+    write_api_key = "sandbox-write-key-6b2e9f0c3a7d5e18"  # account-level, may create notes
 
     def __init__(
         self,
@@ -118,6 +128,8 @@ class Sandbox:
         latency: float = 0.0,
         past_incidents_enabled: bool = False,
         hostile: bool = False,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
     ) -> None:
         if now is None:
             now = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -130,9 +142,15 @@ class Sandbox:
         self.latency = latency
         self.past_incidents_enabled = past_incidents_enabled
         self.hostile = hostile  # add the prompt-injection incident of sandbox/hostile.py
+        if webhook_url and not webhook_secret:
+            raise ValueError("webhook_url needs a webhook_secret to sign with")
+        self.webhook_url = webhook_url
+        self.webhook_secrets = [s for s in (webhook_secret or "").split(",") if s]
+        self.webhook_log: list[tuple[str, int]] = []  # (event id, HTTP status; 0 unreachable)
         self.request_log: list[RequestRecord] = []
         self._faults: list[_ActiveFault] = []
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()  # one change of the account at a time
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._own_account: SandboxAccount | None = None
@@ -163,8 +181,23 @@ class Sandbox:
 
     def trigger_incident(self, service: str, mode: str, at: datetime | None = None) -> dict:
         """Trigger a new incident of failure `mode` on the service named `service` (at the
-        sandbox's now by default); returns the incident as GET /incidents/{id} would."""
-        return self._changeable().trigger_incident(mode, service, at or self.now)
+        sandbox's now by default); returns the incident as GET /incidents/{id} would. With a
+        `webhook_url`, its `incident.triggered` webhook is delivered before this returns."""
+        with self._write_lock:
+            incident = self._changeable().trigger_incident(mode, service, at or self.now)
+        if self.webhook_url:
+            self.deliver_webhook("incident.triggered", incident)
+        return incident
+
+    def deliver_webhook(self, event_type: str, incident: dict) -> int:
+        """POST a signed v3 webhook for `incident` to `webhook_url`; the HTTP status."""
+        if not self.webhook_url or not self.webhook_secrets:
+            raise RuntimeError("the sandbox has no webhook_url and webhook_secret")
+        envelope = webhook_event(event_type, incident, self.now)
+        status = deliver(self.webhook_url, envelope, self.webhook_secrets)
+        with self._lock:
+            self.webhook_log.append((envelope["event"]["id"], status))
+        return status
 
     def resolve_incident(self, incident: str | int, at: datetime | None = None) -> dict:
         """Resolve an open incident (by id or number) as its first assignee would."""
@@ -179,7 +212,10 @@ class Sandbox:
     def add_note(self, incident: str | int, content: str, user_id: str | None = None) -> dict:
         """Add a note to an incident (by the user-key's user unless `user_id` is given)."""
         account = self._changeable()
-        return account.add_note(incident, content, self.now, user_id or account.user_key_user_id)
+        with self._write_lock:
+            return account.add_note(
+                incident, content, self.now, user_id or account.user_key_user_id
+            )
 
     @property
     def base_url(self) -> str:
@@ -253,6 +289,7 @@ class Sandbox:
             self.api_key: "account",
             self.user_api_key: "user",
             self.restricted_api_key: "restricted",
+            self.write_api_key: "writer",
         }
         return kinds.get(key) if key else None
 
@@ -266,6 +303,10 @@ class Sandbox:
                     "Authentication failed",
                     ["Use a REST API key (not an Events API routing key): Token token=<key>"],
                 )
+            if request.method == "POST" and request.path == "/_sandbox/trigger":
+                return 200, self._trigger_on_demand(request)
+            if request.method == "POST" and key_kind == "writer":
+                return 200, self._create_note(request)
             if request.method not in ("GET", "HEAD"):
                 raise ApiError(
                     403,
@@ -287,6 +328,52 @@ class Sandbox:
             return 200, dispatch(request.path, ctx)
         except ApiError as error:
             return error.status, error.body()
+
+    def _trigger_on_demand(self, request: Request) -> dict:
+        """`POST /_sandbox/trigger`: a new incident (and its webhook, when configured)."""
+        asked = request.get_json(silent=True) or {}
+        mode = self.account.modes[0]
+        mode_name = str(asked.get("mode") or mode.name)
+        known = next((m for m in self.account.modes if m.name == mode_name), None)
+        service = str(asked.get("service") or (known or mode).services[0])
+        try:
+            with self._write_lock:
+                incident = self._changeable().trigger_incident(mode_name, service, self.now)
+        except ValueError as exc:
+            raise ApiError(400, 2001, "Invalid Input Provided", [str(exc)]) from None
+        status = self.deliver_webhook("incident.triggered", incident) if self.webhook_url else None
+        return {"incident": incident, "webhook_status": status}
+
+    def _create_note(self, request: Request) -> dict:
+        """`POST /incidents/{id}/notes` by the write key, as PagerDuty checks it."""
+        found = re.fullmatch(r"/incidents/([^/]+)/notes/?", request.path)
+        if found is None:
+            raise ApiError(404, 2100, "Not Found", [f"No route for POST {request.path}"])
+        sender = (request.headers.get("From") or "").strip().lower()
+        users = {u["email"].lower(): u["id"] for u in self.account.users}
+        if not sender:
+            raise ApiError(
+                400, 2001, "Invalid Input Provided", ["A From header is required for this key"]
+            )
+        if sender not in users:
+            raise ApiError(
+                400, 2001, "Invalid Input Provided", ["From must be the email of a valid user"]
+            )
+        body = request.get_json(silent=True)
+        note = body.get("note") if isinstance(body, dict) else None
+        content = note.get("content") if isinstance(note, dict) else None
+        if not isinstance(content, str) or not content.strip():
+            raise ApiError(400, 2001, "Invalid Input Provided", ["note.content is required"])
+        if len(content) > NOTE_LIMIT:
+            raise ApiError(400, 2001, "Invalid Input Provided", ["Content is too long"])
+        incident = self.account.find_incident(found.group(1))
+        if incident is None:
+            raise ApiError(404, 2100, "Not Found", [f"Incident {found.group(1)} not found"])
+        if len(self.account.notes.get(incident["id"], [])) >= NOTES_PER_INCIDENT:
+            raise ApiError(
+                400, 2001, "Invalid Input Provided", ["An incident holds at most 2000 notes"]
+            )
+        return {"note": self.add_note(incident["id"], content, users[sender])}
 
     def _fault_response(self, fault: Fault) -> Response:
         status = fault.status or 500
@@ -348,13 +435,25 @@ class Sandbox:
         return response(environ, start_response)
 
 
-def serve(port: int = 8080, host: str = "127.0.0.1", now: datetime | None = None) -> None:
+def serve(
+    port: int = 8080,
+    host: str = "127.0.0.1",
+    now: datetime | None = None,
+    *,
+    webhook_url: str | None = None,
+    webhook_secret: str | None = None,
+) -> None:
     """Run a sandbox in the foreground until interrupted, printing how to connect."""
-    sandbox = Sandbox(now=now, port=port, host=host).start()
+    sandbox = Sandbox(
+        now=now, port=port, host=host, webhook_url=webhook_url, webhook_secret=webhook_secret
+    ).start()
     print(f"PagerDuty sandbox serving at {sandbox.base_url} (clock: {sandbox.now.isoformat()})")
     print(f"  account-level key:  {sandbox.api_key}")
     print(f"  user-level key:     {sandbox.user_api_key}")
     print(f"  restricted key:     {sandbox.restricted_api_key}")
+    print(f"  write key (notes):  {sandbox.write_api_key}")
+    if webhook_url:
+        print(f"  webhooks to:        {webhook_url} (POST /_sandbox/trigger to trigger one)")
     print("Point pd_toolkit at it from another shell:")
     print(f"  export PAGERDUTY_API_HOST={sandbox.base_url} PAGERDUTY_API_KEY={sandbox.api_key}")
     print("  .venv/bin/pd-toolkit check && .venv/bin/python -m agents.investigate")

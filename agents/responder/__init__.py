@@ -1,0 +1,13 @@
+"""The responder: PagerDuty v3 webhooks -> investigation -> human approval -> one note.
+
+    python -m agents.responder --host H --port P [--allow-notes] [--from-email E]
+
+Modules: ``webhooks`` (signatures, envelope, filter), ``persistence`` (checkpointer and
+store: memory, SQLite, PostgreSQL), ``registry`` (the list of investigations), ``graph``
+(the checkpointed graph with its ``interrupt()``), ``service`` (queue, workers, decisions),
+``app`` (HTTP), ``server`` (wiring it together), ``demo`` (the whole loop on the sandbox).
+"""
+
+from agents.responder.server import ResponderSettings, RunningResponder, running_responder
+
+__all__ = ["ResponderSettings", "RunningResponder", "running_responder"]

@@ -1,0 +1,137 @@
+"""The responder's graph: the investigation, then a human's decision, then at most one note.
+
+    START -> investigation (agents.investigate) -> await_approval --approve--> post_note -> END
+                                                        ^    |                    |
+                                                        |    +--reject--> END     |
+                                                        +------- note failed -----+
+
+``await_approval`` pauses with ``interrupt()``; ``Command(resume=Decision)`` continues it. A
+note that cannot be posted (read-only key, notes disabled, PagerDuty down) records why and
+waits for a decision again, so the brief stays available.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Literal, TypedDict
+
+from langchain_core.language_models import BaseChatModel
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import interrupt
+
+from agents.investigate import InvestigationInput, InvestigationState, add_investigation
+from pd_toolkit import PagerDutyClient
+from pd_toolkit.errors import PagerDutyError
+from pd_toolkit.notes import IncidentNoteWriter
+
+NOTES_DISABLED = (
+    "Notes are disabled: this responder runs without --allow-notes, so it never writes to "
+    "PagerDuty. The brief stays available here."
+)
+
+
+class Decision(TypedDict, total=False):
+    """A human's decision, the value ``Command(resume=...)`` carries."""
+
+    decision: Literal["approve", "reject"]
+    text: str | None  # an edited brief to post instead
+    approval_id: str  # one per approval: the note's marker
+    by: str | None
+
+
+class NoteRecord(TypedDict):
+    """The note that was posted."""
+
+    note_id: str | None
+    approval_id: str
+    already_posted: bool
+    cut: bool
+
+
+class ResponderState(InvestigationState, total=False):
+    """The investigation's state plus the decision and the note."""
+
+    decision: Decision
+    note: NoteRecord
+    note_error: str | None
+
+
+def note_marker(approval_id: str) -> str:
+    """The last line of every posted note; it makes a post idempotent."""
+    return f"-- posted by pd_toolkit responder after human approval [{approval_id}]"
+
+
+def build_responder_graph(
+    client: PagerDutyClient,
+    checkpointer: BaseCheckpointSaver,
+    *,
+    writer: IncidentNoteWriter | None,
+    model: BaseChatModel | None = None,
+    rest_url: Callable[[str], str] = lambda incident_id: f"/investigations/{incident_id}",
+    now: datetime | Callable[[], datetime] | None = None,
+    store: str | None = None,
+) -> CompiledStateGraph:
+    """The compiled, checkpointed responder graph (thread id = incident id).
+
+    ``writer``: the note writer, or None when notes are disabled. ``rest_url``: where the whole
+    brief of an incident is, for a note cut to PagerDuty's limit. ``store``: PD_TOOLKIT_STORE,
+    passed to the toolkit.
+    """
+    builder = StateGraph(ResponderState, input_schema=InvestigationInput)
+    last = add_investigation(builder, client, model, now=now, store=store)
+
+    def await_approval(state: ResponderState) -> dict[str, Any]:
+        """Pause until a human approves (optionally with an edited text) or rejects."""
+        target = state.get("target") or {}
+        decision: Decision = interrupt(
+            {
+                "incident_id": target.get("id"),
+                "brief": state.get("brief"),
+                "note_error": state.get("note_error"),
+            }
+        )
+        return {"decision": decision}
+
+    def post_note(state: ResponderState) -> dict[str, Any]:
+        """Post the approved text once; on failure record why (and wait for a decision)."""
+        decision = state["decision"]
+        incident_id = (state.get("target") or {}).get("id")
+        if writer is None:
+            return {"note_error": NOTES_DISABLED}
+        if not incident_id:
+            return {"note_error": "The investigation found no incident to post a note on."}
+        text = decision.get("text") or state.get("brief") or ""
+        try:
+            posted = writer.post_once(
+                incident_id,
+                text,
+                marker=note_marker(decision["approval_id"]),
+                rest=rest_url(incident_id),
+            )
+        except PagerDutyError as exc:
+            return {"note_error": str(exc)}
+        return {
+            "note_error": None,
+            "note": NoteRecord(
+                note_id=posted.note_id,
+                approval_id=decision["approval_id"],
+                already_posted=posted.already_posted,
+                cut=posted.cut,
+            ),
+        }
+
+    def after_decision(state: ResponderState) -> str:
+        return "post_note" if state["decision"].get("decision") == "approve" else END
+
+    def after_post(state: ResponderState) -> str:
+        return "await_approval" if state.get("note_error") else END
+
+    builder.add_node("await_approval", await_approval)
+    builder.add_node("post_note", post_note)
+    builder.add_edge(last, "await_approval")
+    builder.add_conditional_edges("await_approval", after_decision, ["post_note", END])
+    builder.add_conditional_edges("post_note", after_post, ["await_approval", END])
+    return builder.compile(checkpointer=checkpointer, name="responder")
