@@ -17,18 +17,30 @@ def print_check(check: ConnectionCheck, console: Console) -> None:
     verdict = "[green]OK[/green]" if check.ok else "[red]FAILED[/red]"
     console.print(f"PagerDuty connection to {check.base_url}: {verdict}")
     table = Table(show_header=False, box=None, padding=(0, 2))
-    table.add_row(
-        "key kind",
-        {
-            "account": "General Access (account-level) REST key",
-            "user": "User Token REST key",
-            "unknown": "unknown (the key was not accepted)",
-        }[check.key_kind],
-    )
+    if check.credential == "oauth_token":
+        table.add_row(
+            "credential",
+            {
+                "account": "OAuth access token (app-level, scoped)",
+                "user": "OAuth access token (user-level)",
+                "unknown": "OAuth access token (not accepted)",
+            }[check.key_kind],
+        )
+    else:
+        table.add_row(
+            "key kind",
+            {
+                "account": "General Access (account-level) REST key",
+                "user": "User Token REST key",
+                "unknown": "unknown (the key was not accepted)",
+            }[check.key_kind],
+        )
     if check.user:
         table.add_row("user", check.user)
     for area, readable in check.read_access.items():
         table.add_row(f"read {area}", "yes" if readable else "[red]no[/red]")
+    for scope, granted in check.scopes.items():
+        table.add_row(f"scope {scope}", "granted" if granted else "[red]refused (403)[/red]")
     if check.abilities:
         table.add_row("abilities", ", ".join(check.abilities))
     console.print(table)
@@ -70,8 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser(
         "check",
         help="test the connection: is the key accepted, what kind is it, what can it read",
-        description="Test Connection. Reads PAGERDUTY_API_KEY (or PAGERDUTY_USER_API_KEY), "
-        "PAGERDUTY_REGION (us|eu) and PAGERDUTY_API_HOST.",
+        description="Test Connection. Reads PAGERDUTY_API_KEY (or PAGERDUTY_USER_API_KEY) or "
+        "PAGERDUTY_OAUTH_TOKEN, PAGERDUTY_REGION (us|eu) and PAGERDUTY_API_HOST.",
     )
     check.add_argument(
         "--sandbox", action="store_true", help="check against a freshly started local sandbox"
