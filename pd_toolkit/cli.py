@@ -1,9 +1,12 @@
-"""`pd-toolkit` console script: check a key ("Test Connection") or serve the sandbox."""
+"""`pd-toolkit` console script: check a key ("Test Connection"), serve the sandbox, or serve
+the tools over MCP."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from contextlib import ExitStack
 
 from rich.console import Console
 from rich.table import Table
@@ -74,6 +77,50 @@ def _serve(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _mcp(args: argparse.Namespace, console: Console) -> int:
+    """Serve the tools over MCP (stdio, or streamable HTTP); messages go to stderr, since
+    stdout is the stdio transport."""
+    errors = Console(stderr=True)
+    try:
+        import anyio
+
+        from pd_toolkit import mcp
+    except ImportError as exc:
+        errors.print(
+            f"[red]The MCP server needs the mcp extra[/red] ({exc.name} is missing): "
+            "pip install 'pd_toolkit[mcp]'",
+            highlight=False,
+        )
+        return 2
+    from pd_toolkit.toolkit import PagerDutyToolkit
+
+    token = args.auth_token or os.environ.get(mcp.TOKEN_ENV) or None
+    with ExitStack() as stack:
+        try:
+            if args.sandbox:
+                from pd_toolkit.sandbox import Sandbox
+
+                sandbox = stack.enter_context(Sandbox())
+                errors.print(f"Serving the built-in sandbox account ({sandbox.base_url})")
+                client = PagerDutyClient(api_key=sandbox.api_key, base_url=sandbox.base_url)
+                toolkit = PagerDutyToolkit(client=client)
+            else:
+                toolkit = PagerDutyToolkit.from_env()
+            if args.http:
+                mcp.http_app(toolkit, host=args.host, token=token)  # refuses before binding
+                anyio.run(
+                    lambda: mcp.serve_http(toolkit, host=args.host, port=args.port, token=token)
+                )
+            else:
+                anyio.run(mcp.serve_stdio, toolkit)
+        except PagerDutyError as exc:
+            errors.print(f"[red]Cannot serve MCP:[/red] {exc}", highlight=False)
+            return 2
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pd-toolkit", description="PagerDuty toolkit for LangChain/LangGraph agents."
@@ -95,6 +142,27 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--port", type=int, default=8080)
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.set_defaults(run=_serve)
+    mcp = commands.add_parser(
+        "mcp",
+        help="serve the tools over MCP (stdio by default; --http for streamable HTTP)",
+        description="Serve the 8 read-only tools to any MCP client (Claude Desktop, Cursor, "
+        "langchain-mcp-adapters). Reads the same environment as `check` "
+        "(PAGERDUTY_API_KEY or PAGERDUTY_OAUTH_TOKEN, PAGERDUTY_REGION, PAGERDUTY_API_HOST).",
+    )
+    mcp.add_argument("--sandbox", action="store_true", help="serve the built-in sandbox account")
+    mcp.add_argument("--http", action="store_true", help="streamable HTTP instead of stdio")
+    mcp.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="HTTP address (default 127.0.0.1; another needs a token)",
+    )
+    mcp.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000; 0 = any)")
+    mcp.add_argument(
+        "--auth-token",
+        help="HTTP: require 'Authorization: Bearer <token>' on every request "
+        "(or set PD_TOOLKIT_MCP_TOKEN)",
+    )
+    mcp.set_defaults(run=_mcp)
     return parser
 
 
