@@ -38,6 +38,7 @@ from agents.options import add_connection_options, open_client
 from agents.synthesis import Synthesis, synthesize
 from pd_toolkit import PagerDutyClient, PagerDutyToolkit
 from pd_toolkit.models import Incident, IncidentList
+from pd_toolkit.scope import teams_from_env
 
 LOOKUPS = (
     "timeline",
@@ -134,12 +135,13 @@ class Investigation:
         *,
         now: datetime | Callable[[], datetime] | None = None,
         time_zone: str = "UTC",
+        teams: list[str] | None = None,
     ) -> None:
         clock = (lambda: now) if isinstance(now, datetime) else now
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.tz = ZoneInfo(time_zone)
         self.client = client
-        toolkit = PagerDutyToolkit(client=client, now=clock, time_zone=time_zone)
+        toolkit = PagerDutyToolkit(client=client, now=clock, time_zone=time_zone, teams=teams)
         self.tools: dict[str, BaseTool] = {tool.name: tool for tool in toolkit.get_tools()}
 
     def call(
@@ -283,15 +285,18 @@ def build_graph(
     *,
     now: datetime | Callable[[], datetime] | None = None,
     time_zone: str = "UTC",
+    teams: list[str] | None = None,
 ) -> CompiledStateGraph:
     """The compiled investigation graph (no checkpointer).
 
     ``model``: any LangChain chat model for the optional assessment, or None. ``now``: a fixed
     datetime or a clock, passed to the toolkit (for reproducible runs on the sandbox).
     ``time_zone``: IANA zone for "this week" in the tools and the times in the brief.
-    Each lookup records the requests it sent (``client.count_requests``).
+    ``teams``: a team scope (names or ids): an incident outside it is refused, and every
+    lookup answers within it. Each lookup records the requests it sent
+    (``client.count_requests``).
     """
-    nodes = Investigation(client, now=now, time_zone=time_zone)
+    nodes = Investigation(client, now=now, time_zone=time_zone, teams=teams)
     builder = StateGraph(InvestigationState, input_schema=InvestigationInput)
     builder.add_node("resolve_incident", nodes.resolve_incident)
     builder.add_edge(START, "resolve_incident")
@@ -322,7 +327,7 @@ def graph(config: RunnableConfig) -> CompiledStateGraph:
     """Graph factory for ``langgraph dev`` / LangGraph Studio (see langgraph.json): built from
     the environment at run time (PAGERDUTY_API_KEY, ...; OPENAI_API_KEY optional), so that
     importing this module needs no key."""
-    return build_graph(_client_from_env(), chat_model_from_settings())
+    return build_graph(_client_from_env(), chat_model_from_settings(), teams=teams_from_env())
 
 
 @cache
@@ -400,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
         client = open_client(args, stack)
         if client is None:
             return 2
-        compiled = build_graph(client, model)
+        compiled = build_graph(client, model, teams=teams_from_env())
         state = run_with_progress(compiled, request, sys.stderr)
     if args.json:
         print(json.dumps(state, indent=2))
