@@ -97,6 +97,8 @@ def _mcp(args: argparse.Namespace, console: Console) -> int:
     token = args.auth_token or os.environ.get(mcp.TOKEN_ENV) or None
     with ExitStack() as stack:
         try:
+            if args.http:
+                mcp.check_binding(args.host, token)
             if args.sandbox:
                 from pd_toolkit.sandbox import Sandbox
 
@@ -107,14 +109,13 @@ def _mcp(args: argparse.Namespace, console: Console) -> int:
             else:
                 toolkit = PagerDutyToolkit.from_env()
             if args.http:
-                mcp.http_app(toolkit, host=args.host, token=token)  # refuses before binding
                 anyio.run(
                     lambda: mcp.serve_http(toolkit, host=args.host, port=args.port, token=token)
                 )
             else:
                 anyio.run(mcp.serve_stdio, toolkit)
         except PagerDutyError as exc:
-            errors.print(f"[red]Cannot serve MCP:[/red] {exc}", highlight=False)
+            errors.print(f"[red]Cannot serve MCP:[/red] {exc}", highlight=False, soft_wrap=True)
             return 2
         except KeyboardInterrupt:
             pass

@@ -188,15 +188,20 @@ class _ServerToken:
         return None
 
 
-def http_app(toolkit: PagerDutyToolkit, *, host: str, token: str | None) -> Starlette:
-    """The streamable HTTP app at ``/mcp``. With a token, every request needs
-    ``Authorization: Bearer <token>`` (else 401). Refuses a non-loopback ``host`` without one."""
+def check_binding(host: str, token: str | None) -> None:
+    """Refuse (PagerDutyConfigError) to serve HTTP on a non-loopback ``host`` without a token."""
     if not is_loopback(host) and not token:
         raise PagerDutyConfigError(
             f"Refusing to serve MCP over HTTP on {host} without a server token",
             hint=f"Pass --auth-token or set {TOKEN_ENV} (clients then send 'Authorization: "
             "Bearer <token>'), or bind 127.0.0.1.",
         )
+
+
+def http_app(toolkit: PagerDutyToolkit, *, host: str, token: str | None) -> Starlette:
+    """The streamable HTTP app at ``/mcp``. With a token, every request needs
+    ``Authorization: Bearer <token>`` (else 401). Refuses a non-loopback ``host`` without one."""
+    check_binding(host, token)
     security = (
         TransportSecuritySettings(  # DNS-rebinding protection for a local server
             allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*"],
@@ -235,6 +240,7 @@ async def serve_http(
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host.strip("[]"), port))
+    sock.listen(128)  # connections queue from now on, so the announced URL works at once
     bound = sock.getsockname()[1]
     shown = f"[{host.strip('[]')}]" if family == socket.AF_INET6 else host
     announce(
