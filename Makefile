@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.history
 	$(PY) -m benchmarks.investigate
 	$(PY) -m benchmarks.soak
+	$(PY) -m benchmarks.mcp
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
