@@ -99,13 +99,15 @@ class TeamScope:
         """The object a name or id means, if it is inside the scope; names are matched among
         the objects inside, and a name that only an outside object has is refused by name."""
         text = name_or_id.strip()
+        if not text:
+            raise NameResolutionError(f"Empty {KINDS[kind].label} name")
         listing = self.resolver.listing(kind)
         inside = [obj for obj in listing if _team_ids(obj, kind) & set(self.ids)]
         if OBJECT_ID.match(text):
             found = next((obj for obj in listing if obj.get("id") == text), None)
             if found is None:
                 found = self._fetch(kind, text)
-            if found not in inside and not _team_ids(found, kind) & set(self.ids):
+            if not _team_ids(found, kind) & set(self.ids):
                 raise self.refuse(_describe(found, kind))
             return found
         try:
