@@ -364,7 +364,8 @@ class IncidentAlertsArgs(IncidentArgs):
 
 
 class GetIncidentAlertsTool(PagerDutyTool):
-    """1 request for an id or URL, 2 for a number."""
+    """1 request for an id or URL, 2 for a number (2 either way with a team scope: the
+    incident's teams are checked first)."""
 
     name: str = "pagerduty_get_incident_alerts"
     description: str = (
