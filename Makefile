@@ -10,7 +10,7 @@ NOTEBOOK := notebooks/explore.ipynb
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,openai,responder]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,openai,responder,mcp]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.investigate
 	$(PY) -m benchmarks.soak
 	$(PY) -m benchmarks.responder
+	$(PY) -m benchmarks.mcp
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -22,6 +22,7 @@ from langgraph.graph.state import CompiledStateGraph
 from agents.llm import NO_MODEL_HELP, chat_model_from_settings
 from agents.options import add_connection_options, open_client
 from pd_toolkit import PagerDutyClient, PagerDutyToolkit
+from pd_toolkit.scope import teams_from_env
 
 SYSTEM_PROMPT = """\
 You are an on-call assistant with read-only access to a PagerDuty account through tools.
@@ -46,13 +47,15 @@ def build_assistant(
     *,
     now: datetime | Callable[[], datetime] | None = None,
     time_zone: str = "UTC",
+    teams: list[str] | None = None,
 ) -> CompiledStateGraph:
     """The agent graph (``create_agent``): invoke with ``{"messages": [("user", question)]}``.
 
     ``now``: a fixed datetime or a clock for the tools' relative time ranges (tests, sandbox).
+    ``teams``: a team scope for every tool (default: none).
     """
     clock = (lambda: now) if isinstance(now, datetime) else now
-    toolkit = PagerDutyToolkit(client=client, now=clock, time_zone=time_zone)
+    toolkit = PagerDutyToolkit(client=client, now=clock, time_zone=time_zone, teams=teams)
     zone = ZoneInfo(time_zone)
 
     @dynamic_prompt
@@ -120,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         if client is None:
             return 2
         try:
-            reply = answer(build_assistant(client, model), args.question)
+            reply = answer(build_assistant(client, model, teams=teams_from_env()), args.question)
         except Exception as exc:
             line = model_failure(exc, model)
             if line is None:

@@ -39,6 +39,7 @@ from agents.options import add_connection_options, open_client
 from agents.synthesis import Synthesis, synthesize
 from pd_toolkit import PagerDutyClient, PagerDutyToolkit
 from pd_toolkit.models import Incident, IncidentList
+from pd_toolkit.scope import teams_from_env
 
 LOOKUPS = (
     "timeline",
@@ -136,6 +137,7 @@ class Investigation:
         now: datetime | Callable[[], datetime] | None = None,
         time_zone: str = "UTC",
         store: str | None = None,
+        teams: list[str] | None = None,
     ) -> None:
         clock = (lambda: now) if isinstance(now, datetime) else now
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
@@ -143,7 +145,9 @@ class Investigation:
         self.client = client
         # ``store`` (PD_TOOLKIT_STORE) goes to the toolkit only when set.
         extra: dict[str, Any] = {"store": store} if store else {}
-        toolkit = PagerDutyToolkit(client=client, now=clock, time_zone=time_zone, **extra)
+        toolkit = PagerDutyToolkit(
+            client=client, now=clock, time_zone=time_zone, teams=teams, **extra
+        )
         self.tools: dict[str, BaseTool] = {tool.name: tool for tool in toolkit.get_tools()}
 
     def call(
@@ -289,11 +293,12 @@ def add_investigation(
     now: datetime | Callable[[], datetime] | None = None,
     time_zone: str = "UTC",
     store: str | None = None,
+    teams: list[str] | None = None,
 ) -> str:
     """Add the investigation's nodes and edges (from START) to ``builder``, whose state
     extends :class:`InvestigationState`; the name of the last node, for the caller to wire on
     (``build_graph`` ends there, the responder adds its approval after it)."""
-    nodes = Investigation(client, now=now, time_zone=time_zone, store=store)
+    nodes = Investigation(client, now=now, time_zone=time_zone, store=store, teams=teams)
     builder.add_node("resolve_incident", nodes.resolve_incident)
     builder.add_edge(START, "resolve_incident")
     builder.add_conditional_edges("resolve_incident", _after_resolve, [*LOOKUPS, "assemble_brief"])
@@ -323,16 +328,19 @@ def build_graph(
     *,
     now: datetime | Callable[[], datetime] | None = None,
     time_zone: str = "UTC",
+    teams: list[str] | None = None,
 ) -> CompiledStateGraph:
     """The compiled investigation graph (no checkpointer).
 
     ``model``: any LangChain chat model for the optional assessment, or None. ``now``: a fixed
     datetime or a clock, passed to the toolkit (for reproducible runs on the sandbox).
     ``time_zone``: IANA zone for "this week" in the tools and the times in the brief.
-    Each lookup records the requests it sent (``client.count_requests``).
+    ``teams``: a team scope (names or ids): an incident outside it is refused, and every
+    lookup answers within it. Each lookup records the requests it sent
+    (``client.count_requests``).
     """
     builder = StateGraph(InvestigationState, input_schema=InvestigationInput)
-    last = add_investigation(builder, client, model, now=now, time_zone=time_zone)
+    last = add_investigation(builder, client, model, now=now, time_zone=time_zone, teams=teams)
     builder.add_edge(last, END)
     return builder.compile(name="investigate")
 
@@ -341,7 +349,7 @@ def graph(config: RunnableConfig) -> CompiledStateGraph:
     """Graph factory for ``langgraph dev`` / LangGraph Studio (see langgraph.json): built from
     the environment at run time (PAGERDUTY_API_KEY, ...; OPENAI_API_KEY optional), so that
     importing this module needs no key."""
-    return build_graph(_client_from_env(), chat_model_from_settings())
+    return build_graph(_client_from_env(), chat_model_from_settings(), teams=teams_from_env())
 
 
 @cache
@@ -438,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
         client = open_client(args, stack)
         if client is None:
             return EXIT_CONFIG
-        compiled = build_graph(client, model)
+        compiled = build_graph(client, model, teams=teams_from_env())
         state = run_with_progress(compiled, request, sys.stderr)
     if args.json:
         print(json.dumps(state, indent=2))

@@ -19,7 +19,7 @@ from typing import Any, Literal, NoReturn
 from urllib.parse import urlsplit
 
 import requests
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -77,9 +77,11 @@ class RequestEvent(BaseModel):
 
 
 class RequestTally(BaseModel):
-    """GETs sent inside one :meth:`PagerDutyClient.count_requests` block (retries included)."""
+    """GETs sent inside one :meth:`PagerDutyClient.count_requests` block (retries included);
+    ``on_count`` (optional) hears each new count, e.g. to report progress."""
 
     count: int = 0
+    on_count: Callable[[int], None] | None = Field(default=None, exclude=True)
 
 
 class ConnectionCheck(BaseModel):
@@ -88,9 +90,12 @@ class ConnectionCheck(BaseModel):
     ok: bool
     base_url: str
     key_kind: Literal["account", "user", "unknown"]
+    credential: Literal["api_key", "oauth_token"] = "api_key"
     user: str | None = None
     abilities: list[str] = []
     read_access: dict[str, bool] = {}
+    # OAuth only: each read scope the tools need -> whether the API answered it (not 403).
+    scopes: dict[str, bool] = {}
     hints: list[str] = []
 
 
@@ -160,21 +165,49 @@ def _validated_base_url(region: str, base_url: str | None) -> str:
     return base_url.strip().rstrip("/")
 
 
-def _validated_key(api_key: str | SecretStr | None) -> SecretStr:
+def _validated_key(api_key: str | SecretStr | None, what: str = "API key") -> SecretStr:
     raw = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
     key = (raw or "").strip()
     if not key:
         raise PagerDutyConfigError(
-            "The PagerDuty API key is empty",
+            f"The PagerDuty {what} is empty",
             hint="Pass api_key= or set PAGERDUTY_API_KEY to a REST API key "
-            "(Integrations > API Access Keys in PagerDuty).",
+            "(Integrations > API Access Keys in PagerDuty), or pass oauth_token= / set "
+            "PAGERDUTY_OAUTH_TOKEN to an OAuth access token.",
         )
     if any(ch.isspace() or not ch.isprintable() for ch in key):
         raise PagerDutyConfigError(
-            "The PagerDuty API key contains spaces or control characters",
-            hint="Copy the key again without surrounding text or line breaks.",
+            f"The PagerDuty {what} contains spaces or control characters",
+            hint="Copy it again without surrounding text or line breaks.",
         )
     return SecretStr(key)
+
+
+def _credential(
+    api_key: str | SecretStr | None, oauth_token: str | SecretStr | None
+) -> tuple[SecretStr, bool]:
+    """(the secret, whether it is an OAuth token); exactly one of the two must be given."""
+    if api_key is not None and oauth_token is not None:
+        raise PagerDutyConfigError(
+            "Both an API key and an OAuth token were given",
+            hint="Pass exactly one: api_key= (REST API key) or oauth_token= (OAuth access token).",
+        )
+    if oauth_token is not None:
+        return _validated_key(oauth_token, "OAuth token"), True
+    return _validated_key(api_key), False
+
+
+# OAuth read scopes the tools use, probed by verify() with the path that needs each.
+OAUTH_READ_SCOPES: dict[str, str] = {
+    "incidents.read": "/incidents",
+    "services.read": "/services",
+    "schedules.read": "/schedules",
+    "users.read": "/users",
+    "escalation_policies.read": "/escalation_policies",
+    "teams.read": "/teams",
+    "oncalls.read": "/oncalls",
+    "change_events.read": "/change_events",
+}
 
 
 def _resource_of(path: str) -> str:
@@ -218,6 +251,9 @@ def _error_body(response: requests.Response) -> tuple[str | None, int | None, li
 class PagerDutyClient:
     """Sync PagerDuty REST API v2 client. Sends GET only; retries 429/5xx; never logs the key.
 
+    Credentials: ``api_key`` (a REST API key, sent as ``Token token=``) or ``oauth_token`` (an
+    OAuth access token, sent as ``Bearer``); exactly one, kept as a ``SecretStr``.
+
     ``timeout`` is ``(connect, read)`` seconds. ``max_retries`` bounds retries per call (so a
     call makes at most ``max_retries + 1`` attempts); a 429's Retry-After is honoured up to
     ``max_retry_wait`` seconds; no retry starts whose wait would end more than
@@ -231,6 +267,7 @@ class PagerDutyClient:
         self,
         api_key: str | SecretStr | None = None,
         *,
+        oauth_token: str | SecretStr | None = None,
         region: str = "us",
         base_url: str | None = None,
         timeout: float | tuple[float, float] = (5.0, 15.0),
@@ -241,7 +278,7 @@ class PagerDutyClient:
         on_request: Callable[[RequestEvent], None] | None = None,
         max_concurrency: int = 5,
     ) -> None:
-        self._api_key = _validated_key(api_key)
+        self._api_key, self.is_oauth = _credential(api_key, oauth_token)
         self.base_url = _validated_base_url(region, base_url)
         self.timeout = timeout if isinstance(timeout, tuple) else (timeout, timeout)
         if max_retries < 0:
@@ -271,28 +308,39 @@ class PagerDutyClient:
         self.session.auth = self._authorize
 
     def _authorize(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Token token={self._api_key.get_secret_value()}"
+        secret = self._api_key.get_secret_value()
+        request.headers["Authorization"] = (
+            f"Bearer {secret}" if self.is_oauth else f"Token token={secret}"
+        )
         return request
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> PagerDutyClient:
-        """Build from PAGERDUTY_API_KEY (or PAGERDUTY_USER_API_KEY), PAGERDUTY_REGION,
-        PAGERDUTY_API_HOST."""
+        """Build from PAGERDUTY_API_KEY (or PAGERDUTY_USER_API_KEY) or PAGERDUTY_OAUTH_TOKEN,
+        PAGERDUTY_REGION, PAGERDUTY_API_HOST."""
         env = os.environ if environ is None else environ
         key = env.get("PAGERDUTY_API_KEY") or env.get("PAGERDUTY_USER_API_KEY")
-        if not key:
+        token = env.get("PAGERDUTY_OAUTH_TOKEN")
+        if not key and not token:
             raise PagerDutyConfigError(
                 "PAGERDUTY_API_KEY is not set",
                 hint="Set PAGERDUTY_API_KEY (or PAGERDUTY_USER_API_KEY) to a read-only REST API "
-                "key; see the README's 'Real account' section.",
+                "key, or PAGERDUTY_OAUTH_TOKEN to an OAuth access token; see the README's "
+                "'Using a real account' section.",
+            )
+        if key and token:
+            raise PagerDutyConfigError(
+                "Both PAGERDUTY_API_KEY and PAGERDUTY_OAUTH_TOKEN are set",
+                hint="Unset one of them: the client uses exactly one credential.",
             )
         kwargs.setdefault("region", env.get("PAGERDUTY_REGION") or "us")
         if env.get("PAGERDUTY_API_HOST"):
             kwargs.setdefault("base_url", env["PAGERDUTY_API_HOST"])
-        return cls(api_key=key, **kwargs)
+        return cls(api_key=key or None, oauth_token=token or None, **kwargs)
 
     def __repr__(self) -> str:
-        return f"PagerDutyClient(base_url={self.base_url!r}, api_key=SecretStr('**********'))"
+        which = "oauth_token" if self.is_oauth else "api_key"
+        return f"PagerDutyClient(base_url={self.base_url!r}, {which}=SecretStr('**********'))"
 
     def close(self) -> None:
         self.session.close()
@@ -304,10 +352,13 @@ class PagerDutyClient:
         self.close()
 
     @contextmanager
-    def count_requests(self) -> Iterator[RequestTally]:
+    def count_requests(
+        self, on_count: Callable[[int], None] | None = None
+    ) -> Iterator[RequestTally]:
         """Count the GETs sent by this context (this thread, or this LangGraph node) inside
-        the block; unlike ``request_count``, other threads' requests are not included."""
-        tally = RequestTally()
+        the block; unlike ``request_count``, other threads' requests are not included.
+        ``on_count(n)`` is called (from the sending thread) after each new request."""
+        tally = RequestTally(on_count=on_count)
         token = self._tallies.set((*self._tallies.get(), tally))
         try:
             yield tally
@@ -373,10 +424,16 @@ class PagerDutyClient:
     def _attempt(self, path: str, params: Mapping[str, Any] | None, attempt: int) -> dict:
         if self.rate_budget:
             self.rate_budget.acquire()
+        tallies = self._tallies.get()
         with self._count_lock:
             self.request_count += 1
-            for tally in self._tallies.get():
+            counts = []
+            for tally in tallies:
                 tally.count += 1
+                counts.append(tally.count)
+        for tally, count in zip(tallies, counts, strict=True):
+            if tally.on_count is not None:
+                tally.on_count(count)
         started = time.monotonic()
         status: int | None = None
         error: str | None = None
@@ -468,6 +525,13 @@ class PagerDutyClient:
         details = {"status": status, "code": code, "errors": errors}
         if status == 401:
             hint = None
+            if self.is_oauth:
+                raise PagerDutyAuthError(
+                    "PagerDuty refused the OAuth access token (HTTP 401)",
+                    hint="The token may have expired or been revoked: obtain a fresh access "
+                    "token through your app's OAuth flow (or use a REST API key).",
+                    **details,
+                )
             if _EVENTS_KEY_SHAPE.match(self._api_key.get_secret_value()):
                 hint = (
                     PagerDutyAuthError.default_hint
@@ -478,8 +542,17 @@ class PagerDutyClient:
                 "PagerDuty refused the API key (HTTP 401)", hint=hint, **details
             )
         if status == 403:
+            area = resource.split("/")[0]
             raise PagerDutyForbiddenError(
-                f"The API key lacks read access to {resource} (HTTP 403)", **details
+                f"The {'OAuth token' if self.is_oauth else 'API key'} lacks read access to "
+                f"{resource} (HTTP 403)",
+                hint=(
+                    "The OAuth token's scopes do not allow this read: install the app with "
+                    f"the read scope for {area} (e.g. {area}.read)."
+                    if self.is_oauth
+                    else None
+                ),
+                **details,
             )
         if status == 404:
             raise PagerDutyNotFoundError(f"No such PagerDuty resource: {resource}", **details)
@@ -560,8 +633,14 @@ class PagerDutyClient:
     # -- "Test Connection" -----------------------------------------------------------------
 
     def verify(self) -> ConnectionCheck:
-        """Check the key like PagerDuty's "Test Connection": who it is and what it can read."""
-        check = ConnectionCheck(ok=False, base_url=self.base_url, key_kind="unknown")
+        """Check the key like PagerDuty's "Test Connection": who it is and what it can read.
+        For an OAuth token, also which read scopes the API accepts (``scopes``)."""
+        check = ConnectionCheck(
+            ok=False,
+            base_url=self.base_url,
+            key_kind="unknown",
+            credential="oauth_token" if self.is_oauth else "api_key",
+        )
         try:
             check.abilities = list(self.get("/abilities").get("abilities") or [])
         except PagerDutyError as exc:
@@ -581,9 +660,34 @@ class PagerDutyClient:
                 check.read_access[area] = False
                 check.hints.append(f"{area}: {exc}")
         check.ok = check.read_access["incidents"] and check.read_access["services"]
-        if check.key_kind == "account":
+        if self.is_oauth:
+            self._probe_scopes(check)
+        elif check.key_kind == "account":
             check.hints.append(
                 "General Access (account) key: sees the whole account; /users/me is not "
                 "available to it, which is expected."
             )
         return check
+
+    def _probe_scopes(self, check: ConnectionCheck) -> None:
+        """Which read scopes an OAuth token has, as far as the API tells (403 = not granted)."""
+        for scope, path in OAUTH_READ_SCOPES.items():
+            area = path.strip("/")
+            if area in check.read_access:
+                check.scopes[scope] = check.read_access[area]
+                continue
+            try:
+                self.get(path, {"limit": 1})
+                check.scopes[scope] = True
+            except PagerDutyForbiddenError:
+                check.scopes[scope] = False
+            except PagerDutyError as exc:
+                check.hints.append(f"{scope}: could not tell ({exc.message})")
+        granted = [scope for scope, ok in check.scopes.items() if ok]
+        refused = [scope for scope, ok in check.scopes.items() if not ok]
+        kind = f"user-level (acts as {check.user})" if check.user else "app-level (scoped)"
+        check.hints.append(
+            f"OAuth access token, {kind}: the API accepts {', '.join(granted) or 'no read scope'}"
+            + (f"; refuses {', '.join(refused)} (HTTP 403)" if refused else "")
+            + ". Scopes are fixed when the app is authorized; re-authorize to change them."
+        )

@@ -114,6 +114,16 @@ class PagerDutyConnectionError(PagerDutyError):
     )
 
 
+class PagerDutyScopeError(PagerDutyError):
+    """The question is about a team, service, incident or other object outside the toolkit's
+    team scope (``PagerDutyToolkit(teams=...)`` / ``PAGERDUTY_TEAMS``)."""
+
+    default_hint = (
+        "Ask about the teams in scope (their incidents, services, schedules and escalation "
+        "policies); the scope is set with teams= or PAGERDUTY_TEAMS."
+    )
+
+
 __all__ = [
     "PagerDutyAuthError",
     "PagerDutyBadRequestError",
@@ -126,5 +136,6 @@ __all__ = [
     "PagerDutyPlanError",
     "PagerDutyRateLimitError",
     "PagerDutyReadOnlyError",
+    "PagerDutyScopeError",
     "PagerDutyServerError",
 ]

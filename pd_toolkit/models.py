@@ -351,6 +351,7 @@ class ServicesOverview(PDModel):
     services: list[Service]
     services_total: int
     open_incidents: list[Incident]
+    scope: str | None = None  # the team scope the services were listed in, if any
 
 
 class ChangeList(PDModel):

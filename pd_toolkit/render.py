@@ -406,10 +406,13 @@ def render_service_status(status: ServiceStatus, tz: tzinfo = UTC) -> str:
 
 
 def render_services_overview(overview: ServicesOverview, tz: tzinfo = UTC) -> str:
+    within = f" in {overview.scope}" if overview.scope else ""
     if not overview.services:
-        return f"All {overview.services_total} services are active (no warning/critical/off)."
+        return (
+            f"All {overview.services_total} services{within} are active (no warning/critical/off)."
+        )
     lines = [
-        f"{len(overview.services)} of {overview.services_total} services are not active:",
+        f"{len(overview.services)} of {overview.services_total} services{within} are not active:",
     ]
     for service in overview.services:
         mine = [i for i in overview.open_incidents if i.service and i.service.id == service.id]

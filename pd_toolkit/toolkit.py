@@ -11,6 +11,7 @@ from pydantic import ConfigDict, Field, PrivateAttr, field_validator
 
 from pd_toolkit.client import PagerDutyClient
 from pd_toolkit.resolve import Resolver
+from pd_toolkit.scope import TeamScope, teams_from_env
 from pd_toolkit.timewindow import TimeZoneName
 from pd_toolkit.tools import TOOL_CLASSES
 
@@ -21,7 +22,9 @@ class PagerDutyToolkit(BaseToolkit):
     ``time_zone`` sets where "today"/"this week" begin (IANA name, default UTC); ``now`` is
     an optional clock for tests; ``tools`` keeps only the named tools (a shorter list helps a
     model choose); ``cache_ttl`` is how long name listings are reused, in seconds;
-    ``incident_cache_ttl`` how long a fetched incident is reused (0 = always refetch).
+    ``incident_cache_ttl`` how long a fetched incident is reused (0 = always refetch);
+    ``teams`` (names or ids) limits every answer to those teams (default: no scope, the whole
+    account the key can see).
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -32,7 +35,9 @@ class PagerDutyToolkit(BaseToolkit):
     tools: list[str] | None = Field(default=None, description="Tool names to keep; None = all.")
     cache_ttl: float = 300.0
     incident_cache_ttl: float = 30.0
+    teams: list[str] | None = Field(default=None, description="Team scope; None = no scope.")
     _resolver: Resolver = PrivateAttr()
+    _scope: TeamScope | None = PrivateAttr(default=None)
 
     @field_validator("tools")
     @classmethod
@@ -47,10 +52,19 @@ class PagerDutyToolkit(BaseToolkit):
         self._resolver = Resolver(
             self.client, ttl=self.cache_ttl, incident_ttl=self.incident_cache_ttl
         )
+        if self.teams:
+            self._scope = TeamScope(self._resolver, self.teams)
+
+    @property
+    def scope(self) -> TeamScope | None:
+        """The team scope, or None when every team is in scope."""
+        return self._scope
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> PagerDutyToolkit:
-        """Build on PagerDutyClient.from_env (PAGERDUTY_API_KEY, PAGERDUTY_REGION, ...)."""
+        """Build on PagerDutyClient.from_env (PAGERDUTY_API_KEY, PAGERDUTY_REGION, ...); the
+        team scope from PAGERDUTY_TEAMS unless ``teams`` is given."""
+        kwargs.setdefault("teams", teams_from_env(environ))
         return cls(client=PagerDutyClient.from_env(environ), **kwargs)
 
     def get_tools(self) -> list[BaseTool]:
@@ -59,6 +73,7 @@ class PagerDutyToolkit(BaseToolkit):
             "resolver": self._resolver,
             "time_zone": self.time_zone,
             "now": self.now,
+            "scope": self._scope,
         }
         tools: list[BaseTool] = [tool_class(**shared) for tool_class in TOOL_CLASSES]
         if self.tools is not None:

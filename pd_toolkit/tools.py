@@ -48,6 +48,7 @@ from pd_toolkit.models import (
     OnCall,
     OnCallReport,
     Ref,
+    Schedule,
     Service,
     ServicesOverview,
     ServiceStatus,
@@ -65,7 +66,8 @@ from pd_toolkit.render import (
     render_similar_incidents,
     render_timeline,
 )
-from pd_toolkit.resolve import Resolver
+from pd_toolkit.resolve import Kind, Resolver
+from pd_toolkit.scope import TeamScope
 from pd_toolkit.timewindow import (
     TimeRangeError,
     TimeZoneName,
@@ -129,13 +131,15 @@ class _Args(BaseModel):
 
 class PagerDutyTool(BaseTool):
     """Base of every pd_toolkit tool: shared client (from the environment when none is given),
-    resolver (name cache) and clock; every failure becomes a ToolException whose text says
-    what happened and what to do."""
+    resolver (name cache), team scope and clock; every failure becomes a ToolException whose
+    text says what happened and what to do. Names and incidents are looked up through
+    ``find_*``, which apply the team scope."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     client: PagerDutyClient = Field(default_factory=PagerDutyClient.from_env, exclude=True)
     resolver: Resolver = Field(default_factory=lambda data: Resolver(data["client"]), exclude=True)
+    scope: TeamScope | None = Field(default=None, exclude=True)
     time_zone: TimeZoneName = "UTC"
     now: Callable[[], datetime] | None = Field(default=None, exclude=True)
     response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
@@ -165,6 +169,30 @@ class PagerDutyTool(BaseTool):
     def answer(self, **kwargs: Any) -> tuple[str, BaseModel]:
         """(content, artifact) for validated arguments; raises PagerDutyError on failure."""
         raise NotImplementedError
+
+    def _find(self, kind: Kind, name_or_id: str) -> dict[str, Any]:
+        return (
+            self.scope.find(kind, name_or_id)
+            if self.scope
+            else self.resolver.find(kind, name_or_id)
+        )
+
+    def find_team(self, name_or_id: str) -> Ref:
+        return Ref.model_validate(self._find("team", name_or_id))
+
+    def find_service(self, name_or_id: str) -> Service:
+        return Service.model_validate(self._find("service", name_or_id))
+
+    def find_schedule(self, name_or_id: str) -> Schedule:
+        return Schedule.model_validate(self._find("schedule", name_or_id))
+
+    def find_policy(self, name_or_id: str) -> EscalationPolicy:
+        return EscalationPolicy.model_validate(self._find("escalation_policy", name_or_id))
+
+    def find_incident(self, ref: str) -> Incident:
+        """The incident (cached briefly); outside the team scope, a PagerDutyScopeError."""
+        found = self.resolver.incident(ref)
+        return self.scope.check_incident(found) if self.scope else found
 
     def window(
         self,
@@ -252,13 +280,16 @@ class ListIncidentsTool(PagerDutyTool):
                 )
             params |= {"since": iso_utc(window.since), "until": iso_utc(window.until)}
         if service:
-            found = self.resolver.service(service)
+            found = self.find_service(service)
             params["service_ids[]"] = [found.id]
             filters["service"] = ref(found)
         if team:
-            found_team = self.resolver.team(team)
+            found_team = self.find_team(team)
             params["team_ids[]"] = [found_team.id]
             filters["team"] = ref(found_team)
+        elif self.scope and not service:
+            params["team_ids[]"] = self.scope.ids
+            filters["team scope"] = self.scope.label
         if urgency:
             params["urgencies[]"] = [urgency]
             filters["urgency"] = urgency
@@ -288,7 +319,7 @@ class GetIncidentTool(PagerDutyTool):
     args_schema: type[BaseModel] = IncidentArgs
 
     def answer(self, incident: str) -> tuple[str, Incident]:
-        found = self.resolver.incident(incident)
+        found = self.find_incident(incident)
         return render_incident(found, self.tz), found
 
 
@@ -304,7 +335,7 @@ class GetIncidentTimelineTool(PagerDutyTool):
     args_schema: type[BaseModel] = IncidentArgs
 
     def answer(self, incident: str) -> tuple[str, IncidentTimeline]:
-        found = self.resolver.incident(incident)
+        found = self.find_incident(incident)
         entries = list(
             self.client.iter_all(
                 f"/incidents/{found.id}/log_entries",
@@ -334,7 +365,8 @@ class IncidentAlertsArgs(IncidentArgs):
 
 
 class GetIncidentAlertsTool(PagerDutyTool):
-    """1 request for an id or URL, 2 for a number."""
+    """1 request for an id or URL, 2 for a number (2 either way with a team scope: the
+    incident's teams are checked first)."""
 
     name: str = "pagerduty_get_incident_alerts"
     description: str = (
@@ -345,7 +377,11 @@ class GetIncidentAlertsTool(PagerDutyTool):
     args_schema: type[BaseModel] = IncidentAlertsArgs
 
     def answer(self, incident: str, limit: int = 10) -> tuple[str, IncidentAlerts]:
-        incident_id, found = self.resolver.incident_id(incident)
+        if self.scope:  # the incident's teams decide: fetch it (cached briefly)
+            found: Incident | None = self.find_incident(incident)
+            incident_id = str(found.id)
+        else:
+            incident_id, found = self.resolver.incident_id(incident)
         body = self.client.get(
             f"/incidents/{incident_id}/alerts", {"limit": limit, "total": "true"}
         )
@@ -411,7 +447,7 @@ class GetOnCallTool(PagerDutyTool):
         policies: list[Ref] = []
         target = "the whole account"
         if team:
-            found = self.resolver.team(team)
+            found = self.find_team(team)
             policies = self._team_policies(found)
             target = f"team {ref(found)}"
         elif service:
@@ -425,13 +461,16 @@ class GetOnCallTool(PagerDutyTool):
                     hint="Ask by team or schedule instead.",
                 )
         elif escalation_policy:
-            found_policy = self.resolver.escalation_policy(escalation_policy)
+            found_policy = self.find_policy(escalation_policy)
             policies = [found_policy]
             target = f"escalation policy {ref(found_policy)}"
         elif schedule:
-            found_schedule = self.resolver.schedule(schedule)
+            found_schedule = self.find_schedule(schedule)
             params["schedule_ids[]"] = [found_schedule.id]
             target = f"schedule {ref(found_schedule)}"
+        elif self.scope:
+            policies = self._scope_policies()
+            target = f"the team scope {self.scope.label}"
         if policies:
             params["escalation_policy_ids[]"] = [p.id for p in policies]
         moment = parse_instant(at, now=self.clock(), tz=self.tz) if at else None
@@ -471,8 +510,24 @@ class GetOnCallTool(PagerDutyTool):
             )
         return policies
 
+    def _scope_policies(self) -> list[Ref]:
+        """The escalation policies of every team in scope (teams without one are skipped)."""
+        assert self.scope is not None
+        unique: dict[str | None, Ref] = {}
+        for team in self.scope.teams:
+            try:
+                unique |= {p.id: p for p in self._team_policies(team)}
+            except PagerDutyNotFoundError:
+                continue
+        if not unique:
+            raise PagerDutyNotFoundError(
+                f"No team in the team scope ({self.scope.label}) has an escalation policy",
+                hint="Ask by schedule instead.",
+            )
+        return list(unique.values())
+
     def _service_with_policy(self, service: str) -> Service:
-        found = self.resolver.service(service)
+        found = self.find_service(service)
         if found.escalation_policy is None:  # an id not in the cache: one GET
             body = self.client.get(f"/services/{found.id}")
             found = Service.model_validate(body.get("service") or {})
@@ -506,7 +561,7 @@ class GetServiceStatusTool(PagerDutyTool):
     def answer(self, service: str | None = None) -> tuple[str, ServiceStatus | ServicesOverview]:
         if not service:
             return self._overview()
-        service_id = self.resolver.service(service).id
+        service_id = self.find_service(service).id
         body = self.client.get(f"/services/{service_id}", {"include[]": ["escalation_policies"]})
         found = Service.model_validate(body.get("service") or {})
         policy: EscalationPolicy | None = found.escalation_policy
@@ -555,12 +610,14 @@ class GetServiceStatusTool(PagerDutyTool):
         )
 
     def _overview(self) -> tuple[str, ServicesOverview]:
-        services = [Service.model_validate(s) for s in self.client.iter_all("/services")]
-        opened = self._open_incidents({}).get("incidents") or []
+        teams = {"team_ids[]": self.scope.ids} if self.scope else {}
+        services = [Service.model_validate(s) for s in self.client.iter_all("/services", teams)]
+        opened = self._open_incidents(teams).get("incidents") or []
         overview = ServicesOverview(
             services=[s for s in services if s.status != "active"],
             services_total=len(services),
             open_incidents=[Incident.model_validate(i) for i in opened],
+            scope=f"the team scope {self.scope.label}" if self.scope else None,
         )
         return render_services_overview(overview, self.tz), overview
 
@@ -614,15 +671,19 @@ class ListRecentChangesTool(PagerDutyTool):
         window = self.window(time_range, since, until, default=CHANGE_LOOKBACK)
         assert window is not None  # a default was given
         page |= {"since": iso_utc(window.since), "until": iso_utc(window.until)}
+        where = "the whole account"
         if service:
-            found = self.resolver.service(service)
+            found = self.find_service(service)
             body = self.client.get(f"/services/{found.id}/change_events", page)
             scope: Ref | None = found
         else:
+            if self.scope:
+                page |= {"team_ids[]": self.scope.ids}
+                where = f"the team scope {self.scope.label}"
             body = self.client.get("/change_events", page)
             scope = None
         result = ChangeList(
-            scope=f"service {ref(scope)}" if scope else "the whole account",
+            scope=f"service {ref(scope)}" if scope else where,
             service=scope,
             window=window,
             changes=_changes(body),
@@ -633,7 +694,7 @@ class ListRecentChangesTool(PagerDutyTool):
     def _for_incident(
         self, incident: str, window: TimeWindow | None, page: dict[str, Any]
     ) -> tuple[str, ChangeList]:
-        found = self.resolver.incident(incident)
+        found = self.find_incident(incident)
         if window is None:
             trigger = found.created_at or self.clock()
             window = TimeWindow(
@@ -655,15 +716,28 @@ class ListRecentChangesTool(PagerDutyTool):
             incident=found,
         )
         try:
-            related = self.client.get(f"/incidents/{found.id}/related_change_events")
-            result.related = _changes(related)
-            if not result.related:
+            related = _changes(self.client.get(f"/incidents/{found.id}/related_change_events"))
+            result.related = self._inside(related)
+            dropped = len(related) - len(result.related)
+            if dropped:
+                result.related_note = (
+                    f"{dropped} related change event(s) on services outside the team scope "
+                    f"({self.scope.label if self.scope else ''}) left out."
+                )
+            elif not result.related:
                 result.related_note = "PagerDuty relates no change events to this incident."
         except (PagerDutyPlanError, PagerDutyForbiddenError, PagerDutyNotFoundError) as exc:
             result.related_note = (
                 f"PagerDuty's related change events are unavailable ({exc.message})."
             )
         return render_changes(result, self.tz), result
+
+    def _inside(self, changes: list[ChangeEvent]) -> list[ChangeEvent]:
+        """The changes touching a service in the team scope (all of them without a scope)."""
+        if self.scope is None:
+            return changes
+        scope = self.scope
+        return [c for c in changes if any(scope.service_inside(s.id) for s in c.services)]
 
 
 def _changes(body: dict[str, Any]) -> list[ChangeEvent]:
@@ -725,13 +799,19 @@ class FindSimilarIncidentsTool(PagerDutyTool):
         window_days: int = 180,
         limit: int = 5,
     ) -> tuple[str, SimilarIncidents]:
-        found = self.resolver.incident(incident) if incident else None
+        found = self.find_incident(incident) if incident else None
+        service_ids = [str(self.find_service(service).id)] if service else []
+        team_ids = [str(self.find_team(team).id)] if team else []
+        if self.scope and not team_ids:  # searched only within the scope's teams
+            team_ids = self.scope.ids
+            if found and found.service and not (service_ids or all_services):
+                service_ids = [str(found.service.id)]  # still the incident's own service
         result = find_similar_incidents(
             self.client,
             found.model_dump(mode="json", exclude_none=True) if found else None,
             text=None if found else text,
-            service_ids=[str(self.resolver.service(service).id)] if service else (),
-            team_ids=[str(self.resolver.team(team).id)] if team else (),
+            service_ids=service_ids,
+            team_ids=team_ids,
             all_services=all_services,
             window_days=window_days,
             limit=limit,

@@ -46,3 +46,13 @@ def test_pd_toolkit_sandbox_serves_until_stopped() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_help_lists_every_command() -> None:
+    shown = subprocess.run(
+        [sys.executable, "-m", "pd_toolkit.cli", "--help"], capture_output=True, text=True
+    )
+    assert shown.returncode == 0
+    for command in ("check", "sandbox", "mcp"):
+        assert re.search(rf"^\s+{command}\s+\S", shown.stdout, re.MULTILINE), command
+    assert "serve the tools over MCP" in shown.stdout

@@ -163,15 +163,17 @@ def test_no_cassette_holds_a_key() -> None:
     files = [path for path in (ROOT / "cassettes").rglob("*") if path.is_file()]
     assert files
     keys = [Sandbox.api_key, Sandbox.user_api_key, Sandbox.restricted_api_key, SECRET]
+    keys += [Sandbox.oauth_token, Sandbox.restricted_oauth_token]
     keys += [
         os.environ[name]
-        for name in ("PAGERDUTY_API_KEY", "PAGERDUTY_USER_API_KEY")
+        for name in ("PAGERDUTY_API_KEY", "PAGERDUTY_USER_API_KEY", "PAGERDUTY_OAUTH_TOKEN")
         if os.environ.get(name)
     ]
     for path in files:
         text = path.read_text(errors="replace")
         assert not any(key in text for key in keys), path
         assert set(re.findall(r"Token token=(\S+)", text)) <= {"REDACTED"}, path
+        assert not re.findall(r"Bearer \S+", text), path
 
 
 def test_every_code_path_sends_only_body_less_gets(fresh_sandbox: Sandbox) -> None:

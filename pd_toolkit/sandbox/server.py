@@ -117,6 +117,10 @@ class Sandbox:
     user_api_key = "sandbox-user-key-8e1b6f3a9d2c4e07"
     restricted_api_key = "sandbox-restricted-key-c41d7e2a8b95f360"
     write_api_key = "sandbox-write-key-6b2e9f0c3a7d5e18"  # account-level, may create notes
+    # OAuth access tokens (sent as "Bearer <token>"): an app-level token with every read
+    # scope, and one without schedules.read/oncalls.read (answered like the restricted key).
+    oauth_token = "sandbox-oauth-token-5d2a9c7e1f3b4a68"
+    restricted_oauth_token = "sandbox-oauth-restricted-b7e3d1a9c5f24e80"
 
     def __init__(
         self,
@@ -282,16 +286,19 @@ class Sandbox:
 
     # -------------------------------------------------------------- request handling
     def _key_kind(self, request: Request) -> KeyKind | None:
-        header = request.headers.get("Authorization", "")
-        match = re.fullmatch(r"Token token=(\S+)", header.strip())
-        key = match.group(1) if match else None
-        kinds: dict[str, KeyKind] = {
-            self.api_key: "account",
-            self.user_api_key: "user",
-            self.restricted_api_key: "restricted",
-            self.write_api_key: "writer",
+        """The kind of a known credential in its own scheme: REST keys as ``Token token=``,
+        OAuth tokens as ``Bearer``; anything else (or a credential in the wrong scheme) None."""
+        header = request.headers.get("Authorization", "").strip()
+        kinds: dict[tuple[str, str], KeyKind] = {
+            ("Token token=", self.api_key): "account",
+            ("Token token=", self.user_api_key): "user",
+            ("Token token=", self.restricted_api_key): "restricted",
+            ("Bearer ", self.oauth_token): "account",
+            ("Bearer ", self.restricted_oauth_token): "restricted",
+            ("Token token=", self.write_api_key): "writer",
         }
-        return kinds.get(key) if key else None
+        match = re.fullmatch(r"(Token token=|Bearer )(\S+)", header)
+        return kinds.get((match.group(1), match.group(2))) if match else None
 
     def _answer(self, request: Request, key_kind: KeyKind | None) -> tuple[int, Any]:
         """(status, JSON body) for a request, as api.pagerduty.com would answer it."""
@@ -451,6 +458,7 @@ def serve(
     print(f"  account-level key:  {sandbox.api_key}")
     print(f"  user-level key:     {sandbox.user_api_key}")
     print(f"  restricted key:     {sandbox.restricted_api_key}")
+    print(f"  OAuth token:        {sandbox.oauth_token}  (Authorization: Bearer ...)")
     print(f"  write key (notes):  {sandbox.write_api_key}")
     if webhook_url:
         print(f"  webhooks to:        {webhook_url} (POST /_sandbox/trigger to trigger one)")

@@ -1,0 +1,153 @@
+"""Team scope: limit every answer to some teams (``PagerDutyToolkit(teams=...)`` /
+``PAGERDUTY_TEAMS``).
+
+An object is inside the scope when one of its teams is (a team: when it is one of them). Names
+are matched among the objects inside first; a name or id that means an object outside is a
+:class:`PagerDutyScopeError` naming the scope, never an empty answer. Listings send PagerDuty's
+team filter (``team_ids[]``) where the endpoint has one; the tools filter locally elsewhere and
+say what they left out.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from pd_toolkit.errors import PagerDutyError, PagerDutyNotFoundError, PagerDutyScopeError
+from pd_toolkit.models import Incident, Ref, Team
+from pd_toolkit.resolve import KINDS, OBJECT_ID, Kind, NameResolutionError, Resolver, match_name
+
+TEAMS_ENV = "PAGERDUTY_TEAMS"
+
+
+def teams_from_env(environ: Mapping[str, str] | None = None) -> list[str] | None:
+    """PAGERDUTY_TEAMS ("Payments, Storefront" or ids) as a list; None when unset or empty."""
+    raw = (os.environ if environ is None else environ).get(TEAMS_ENV, "")
+    teams = [name.strip() for name in raw.split(",") if name.strip()]
+    return teams or None
+
+
+def _team_ids(obj: Mapping[str, Any], kind: Kind) -> set[str]:
+    if kind == "team":
+        return {str(obj.get("id"))}
+    return {str(t.get("id")) for t in obj.get("teams") or [] if isinstance(t, Mapping)}
+
+
+def _describe(obj: Mapping[str, Any], kind: Kind) -> str:
+    name = obj.get("name") or obj.get("summary") or obj.get("id")
+    teams = ", ".join(
+        str(t.get("summary") or t.get("name") or t.get("id"))
+        for t in obj.get("teams") or []
+        if isinstance(t, Mapping)
+    )
+    owner = f" (team {teams})" if teams else " (no team)" if kind != "team" else ""
+    return f'{KINDS[kind].label.capitalize()} "{name}" ({obj.get("id")}){owner}'
+
+
+class TeamScope:
+    """The teams a toolkit may answer about, resolved to ids on first use (names through the
+    shared resolver, so its cached listings serve both)."""
+
+    def __init__(self, resolver: Resolver, teams: Sequence[str]) -> None:
+        if not teams:
+            raise ValueError("a team scope needs at least one team name or id")
+        self.resolver = resolver
+        self.names = list(teams)
+        self._teams: list[Team] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def teams(self) -> list[Team]:
+        """The scope's teams (1 request on first use when names are given)."""
+        with self._lock:
+            if self._teams is None:
+                try:
+                    self._teams = [self.resolver.team(name) for name in self.names]
+                except NameResolutionError as exc:
+                    raise NameResolutionError(
+                        f"The team scope names a team PagerDuty does not know: {exc.message}",
+                        hint="Fix teams= / PAGERDUTY_TEAMS.",
+                    ) from None
+            return self._teams
+
+    @property
+    def ids(self) -> list[str]:
+        return [str(team.id) for team in self.teams]
+
+    @property
+    def label(self) -> str:
+        """'Payments (PQGDQ18), Storefront (P8X2K1A)'."""
+        return ", ".join(
+            f"{team.name or team.summary} ({team.id})"
+            if team.name or team.summary
+            else str(team.id)
+            for team in self.teams
+        )
+
+    def contains(self, teams: Iterable[Ref | Mapping[str, Any]]) -> bool:
+        """True when one of ``teams`` is in the scope."""
+        wanted = set(self.ids)
+        return any((t.id if isinstance(t, Ref) else t.get("id")) in wanted for t in teams)
+
+    def refuse(self, what: str) -> PagerDutyScopeError:
+        """The error for a question about ``what``, outside the scope."""
+        return PagerDutyScopeError(f"{what} is outside this toolkit's team scope ({self.label})")
+
+    def find(self, kind: Kind, name_or_id: str) -> dict[str, Any]:
+        """The object a name or id means, if it is inside the scope; names are matched among
+        the objects inside, and a name that only an outside object has is refused by name."""
+        text = name_or_id.strip()
+        if not text:
+            raise NameResolutionError(f"Empty {KINDS[kind].label} name")
+        listing = self.resolver.listing(kind)
+        inside = [obj for obj in listing if _team_ids(obj, kind) & set(self.ids)]
+        if OBJECT_ID.match(text):
+            found = next((obj for obj in listing if obj.get("id") == text), None)
+            if found is None:
+                found = self._fetch(kind, text)
+            if not _team_ids(found, kind) & set(self.ids):
+                raise self.refuse(_describe(found, kind))
+            return found
+        try:
+            return match_name(text, inside, kind)
+        except NameResolutionError as in_scope_error:
+            try:
+                outside = match_name(text, listing, kind)
+            except NameResolutionError:
+                raise in_scope_error from None
+            raise self.refuse(_describe(outside, kind)) from None
+
+    def _fetch(self, kind: Kind, object_id: str) -> dict[str, Any]:
+        """One object by id (1 request), to learn its teams."""
+        try:
+            body = self.resolver.client.get(f"{KINDS[kind].path}/{object_id}")
+        except PagerDutyNotFoundError:
+            raise PagerDutyNotFoundError(
+                f"No {KINDS[kind].label} {object_id} in this PagerDuty account"
+            ) from None
+        found = body.get(kind)
+        if not isinstance(found, dict):
+            raise PagerDutyError(f"PagerDuty answered GET {KINDS[kind].path}/{object_id} oddly")
+        return found
+
+    def service_inside(self, service_id: str | None) -> bool:
+        """Whether a service (by id, from the cached listing) belongs to a team in scope."""
+        found = next(
+            (s for s in self.resolver.listing("service") if s.get("id") == service_id), None
+        )
+        return found is not None and bool(_team_ids(found, "service") & set(self.ids))
+
+    def check_incident(self, incident: Incident) -> Incident:
+        """``incident`` if its teams (or, without teams, its service) are in scope."""
+        inside = (
+            self.contains(incident.teams)
+            if incident.teams
+            else self.service_inside(incident.service.id if incident.service else None)
+        )
+        if not inside:
+            number = f"#{incident.incident_number} " if incident.incident_number else ""
+            owner = ", ".join(t.label for t in incident.teams) or "no team"
+            raise self.refuse(f"Incident {number}{incident.id} (team {owner})")
+        return incident
