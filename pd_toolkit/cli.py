@@ -23,7 +23,10 @@ def print_check(check: ConnectionCheck, console: Console) -> None:
     verdict = "[green]OK[/green]" if check.ok else "[red]FAILED[/red]"
     console.print(f"PagerDuty connection to {check.base_url}: {verdict}")
     table = Table(show_header=False, box=None, padding=(0, 2))
-    if check.credential == "oauth_token":
+    if not check.reached:
+        table.add_row("reached", f"[red]no[/red]: could not reach {check.base_url}")
+        table.add_row("credential", "not tested (nothing answered)")
+    elif check.credential == "oauth_token":
         table.add_row(
             "credential",
             {

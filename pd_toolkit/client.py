@@ -91,6 +91,9 @@ class ConnectionCheck(BaseModel):
     base_url: str
     key_kind: Literal["account", "user", "unknown"]
     credential: Literal["api_key", "oauth_token"] = "api_key"
+    reached: bool = Field(
+        default=True, description="False when PagerDuty could not be reached: the key is untested"
+    )
     user: str | None = None
     abilities: list[str] = []
     read_access: dict[str, bool] = {}
@@ -643,6 +646,10 @@ class PagerDutyClient:
         )
         try:
             check.abilities = list(self.get("/abilities").get("abilities") or [])
+        except PagerDutyConnectionError as exc:
+            check.reached = False
+            check.hints.append(str(exc))
+            return check
         except PagerDutyError as exc:
             check.hints.append(str(exc))
             return check

@@ -56,3 +56,19 @@ def test_help_lists_every_command() -> None:
     for command in ("check", "sandbox", "mcp"):
         assert re.search(rf"^\s+{command}\s+\S", shown.stdout, re.MULTILINE), command
     assert "serve the tools over MCP" in shown.stdout
+
+
+def test_check_says_could_not_reach_before_blaming_the_key() -> None:
+    from rich.console import Console
+
+    from pd_toolkit import PagerDutyClient
+    from pd_toolkit.cli import print_check
+
+    client = PagerDutyClient(api_key="k" * 20, base_url="http://127.0.0.1:9", max_retries=0)
+    check = client.verify()
+    assert not check.ok and not check.reached
+    console = Console(record=True, width=200)
+    print_check(check, console)
+    text = console.export_text()
+    assert "could not reach http://127.0.0.1:9" in text
+    assert "not accepted" not in text
