@@ -4,7 +4,6 @@ with a scripted tool-calling model, ChatOpenAI over a stub server, and the CLI."
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_openai import ChatOpenAI
 from openai_stub import serve_openai_stub, text_reply, tool_call_reply
+from truth import checkout_this_week, open_numbers, payments_level_one, timeline_facts
 
 from agents.assistant import ask, build_assistant, main
 from agents.llm import NO_MODEL_HELP
@@ -56,35 +56,7 @@ def client_for(sb: Any) -> PagerDutyClient:
 
 
 def payments_oncall(sb: Any) -> list[str]:
-    """Who is on call at level 1 of the Payments team's escalation policies right now."""
-    account = sb.account
-    team = next(t for t in account.teams if t["name"] == "Payments")
-    names = []
-    for policy in account.escalation_policies:
-        if any(t["id"] == team["id"] for t in policy.get("teams") or []):
-            target = policy["escalation_rules"][0]["targets"][0]
-            names.append(account.user(account.oncall_user(target["id"], FIXED_NOW))["name"])
-    return names
-
-
-def open_numbers(sb: Any) -> list[str]:
-    return [f"#{i['incident_number']} " for i in sb.account.open_incidents()]
-
-
-def checkout_this_week(sb: Any) -> list[str]:
-    monday = (FIXED_NOW - timedelta(days=FIXED_NOW.weekday())).replace(hour=0, minute=0)
-    found = [
-        f"#{i['incident_number']} "
-        for i in sb.account.incidents_between(monday, FIXED_NOW)
-        if i["service"]["summary"] == "checkout"
-    ]
-    assert 0 < len(found) <= 100
-    return found
-
-
-def timeline_3088(sb: Any) -> list[str]:
-    incident = sb.account.find_incident(3088)
-    return ["Timeline of #3088", incident["id"], "trigger", "Julia Schmidt"]
+    return payments_level_one(sb.account, FIXED_NOW)
 
 
 QUERIES: list[tuple[str, str, dict[str, Any], Callable[[Any], list[str]]]] = [
@@ -94,18 +66,23 @@ QUERIES: list[tuple[str, str, dict[str, Any], Callable[[Any], list[str]]]] = [
         {"team": "payments"},
         payments_oncall,
     ),
-    ("Show me all open PagerDuty incidents", "pagerduty_list_incidents", {}, open_numbers),
+    (
+        "Show me all open PagerDuty incidents",
+        "pagerduty_list_incidents",
+        {},
+        lambda sb: open_numbers(sb.account),
+    ),
     (
         "What incidents were triggered for the checkout service this week?",
         "pagerduty_list_incidents",
         {"service": "checkout", "time_range": "this week", "limit": 100},
-        checkout_this_week,
+        lambda sb: checkout_this_week(sb.account, FIXED_NOW),
     ),
     (
         "Get the timeline for PagerDuty incident #3088",
         "pagerduty_get_incident_timeline",
         {"incident": "#3088"},
-        timeline_3088,
+        lambda sb: timeline_facts(sb.account, 3088),
     ),
 ]
 

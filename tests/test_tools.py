@@ -11,7 +11,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
+from conftest import FIXED_NOW
 from langchain_core.messages import ToolMessage
+from truth import checkout_this_week, open_numbers, payments_level_one, timeline_facts
 
 from pd_toolkit import PagerDutyClient
 from pd_toolkit.models import (
@@ -24,6 +26,7 @@ from pd_toolkit.models import (
     ServicesOverview,
     ServiceStatus,
 )
+from pd_toolkit.sandbox import build_account
 
 Ask = Callable[..., ToolMessage]
 pytestmark = pytest.mark.vcr
@@ -60,6 +63,10 @@ def test_who_is_on_call_for_the_payments_team(ask: Ask, cassette_client: PagerDu
             p.id for p in report.escalation_policies
         }
     assert "  L1: " in message.content and "until " in message.content
+    truth = payments_level_one(build_account(7, FIXED_NOW), FIXED_NOW)
+    level_one = [line for line in message.content.splitlines() if line.startswith("  L1: ")]
+    assert len(level_one) == len(truth)
+    assert all(name in line for name, line in zip(truth, level_one, strict=True))
 
 
 def test_show_me_all_open_incidents(ask: Ask, cassette_client: PagerDutyClient) -> None:
@@ -76,6 +83,8 @@ def test_show_me_all_open_incidents(ask: Ask, cassette_client: PagerDutyClient) 
     for incident, line in zip(listed.items, lines[1:], strict=True):
         assert line.startswith(f"#{incident.incident_number} {incident.id} {incident.status}/")
         assert f"svc={incident.service.label} ({incident.service.id})" in line  # type: ignore[union-attr]
+    truth = open_numbers(build_account(7, FIXED_NOW))
+    assert sorted(line.split()[0] + " " for line in lines[1:]) == sorted(truth)
 
 
 def test_what_fired_on_checkout_this_week(ask: Ask, cassette_client: PagerDutyClient) -> None:
@@ -93,6 +102,9 @@ def test_what_fired_on_checkout_this_week(ask: Ask, cassette_client: PagerDutyCl
         "service=checkout (" in message.content
         and "this week: 2026-11-16 00:00Z" in message.content
     )
+    truth = checkout_this_week(build_account(7, FIXED_NOW), FIXED_NOW)
+    shown = [line.split()[0] + " " for line in message.content.splitlines()[1:]]
+    assert sorted(shown) == sorted(truth)
 
 
 def test_timeline_for_incident_number(ask: Ask, cassette_client: PagerDutyClient) -> None:
@@ -110,6 +122,8 @@ def test_timeline_for_incident_number(ask: Ask, cassette_client: PagerDutyClient
     assert any(" trigger " in line for line in lines)
     assert any(" acknowledge by " in line for line in lines)
     assert any(" notified " in line for line in lines)
+    truth = timeline_facts(build_account(7, FIXED_NOW), incident.incident_number)
+    assert all(fact in message.content for fact in truth)
     kinds = [e.kind for e in timeline.entries]
     assert kinds.count("notify") > sum(" notified " in line for line in lines)  # collapsed
     assert [e.created_at for e in timeline.entries] == sorted(
