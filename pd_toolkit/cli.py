@@ -285,9 +285,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Optional modules -> the extra that installs them (the runtime install is the library alone).
+EXTRAS = {
+    "werkzeug": "sandbox",
+    "langgraph": "agents",
+    "mcp": "mcp",
+    "uvicorn": "mcp",
+    "langgraph_checkpoint_sqlite": "responder",
+    "psycopg": "responder",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.run(args, Console())
+    console = Console()
+    try:
+        return args.run(args, console)
+    except ModuleNotFoundError as exc:
+        extra = EXTRAS.get((exc.name or "").split(".")[0])
+        if extra is None:
+            raise
+        console.print(
+            f"error: this command needs the {extra} extra: pip install 'pd_toolkit[{extra}]'",
+            markup=False,
+            highlight=False,
+        )
+        return 2
 
 
 if __name__ == "__main__":
