@@ -329,7 +329,10 @@ def render_changes(result: ChangeList, tz: tzinfo = UTC) -> str:
     unseen = [c for c in result.related if c.id not in shown]
     if unseen:
         lines.append("PagerDuty also relates these to the incident:")
-        lines += [change_line(c, tz, trigger=trigger, related=True) for c in unseen]
+        lines += [
+            change_line(c, tz, trigger=trigger, service=result.service, related=True)
+            for c in unseen
+        ]
     if result.related_note:
         lines.append(result.related_note)
     return "\n".join(lines)
