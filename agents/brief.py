@@ -37,6 +37,7 @@ from pd_toolkit.models import (
 )
 from pd_toolkit.phrases import (
     NOTE_CAP,
+    TOLD_KINDS,
     Style,
     ago_phrase,
     alert_details_phrase,
@@ -75,21 +76,7 @@ TIMELINE_HEAD = 4
 MAX_ALERTS = 5
 MAX_CHANGES = 8
 MAX_OTHER_OPEN = 5
-HIGHLIGHT_KINDS = frozenset(
-    {
-        "trigger",
-        "acknowledge",
-        "unacknowledge",
-        "escalate",
-        "assign",
-        "reassign",
-        "snooze",
-        "resolve",
-        "urgency_change",
-        "priority_change",
-        "notify",
-    }
-)
+HIGHLIGHT_KINDS = TOLD_KINDS | {"notify"}
 
 M = TypeVar("M", bound=BaseModel)
 

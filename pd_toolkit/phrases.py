@@ -56,7 +56,7 @@ _TELLING = (
     "runbook",
 )
 # Log entry kinds whose summary says something the kind alone does not.
-_TOLD_KINDS = frozenset(
+TOLD_KINDS = frozenset(
     {
         "trigger",
         "resolve",
@@ -295,7 +295,7 @@ def entry_phrase(entry: LogEntry, style: Style = PLAIN) -> str:
     via = entry.channel_type
     if via and via not in {"auto", "notification"}:
         parts.append(f"via {via}")
-    if entry.kind in _TOLD_KINDS:
+    if entry.kind in TOLD_KINDS:
         parts.append(style.text(entry.summary, TITLE_CAP))
     return " ".join(parts)
 
