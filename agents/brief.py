@@ -36,7 +36,8 @@ from pd_toolkit.models import (
     ServiceStatus,
 )
 from pd_toolkit.phrases import (
-    NOTE_CAP,
+    FIX_CAP,
+    TITLE_CAP,
     TOLD_KINDS,
     Style,
     ago_phrase,
@@ -86,7 +87,7 @@ def cite(kind: str, ident: str | None) -> str:
     return f"[{kind} {ident}]" if ident else ""
 
 
-def untrusted(text: Any, cap: int = 120) -> str:
+def untrusted(text: Any, cap: int = TITLE_CAP) -> str:
     """Untrusted text as an inert, quoted, capped code span."""
     return f"`{quote_untrusted(text, cap)}`"
 
@@ -361,7 +362,7 @@ def _next_steps(
             of_ways = f" (way {n + 1} of {ways} this was fixed before)" if ways > 1 else ""
             steps.append(
                 f"{lead} the fix that resolved {numbers}{of_ways}; {why}: "
-                f"{untrusted(fix.summary, NOTE_CAP)} {evidence}"
+                f"{untrusted(fix.summary, FIX_CAP)} {evidence}"
             )
         if similar.pattern.resolvers:
             usual = similar.pattern.resolvers[0]
@@ -450,7 +451,7 @@ def _summary(
         latest = similar.recent[0] if similar.recent else None
         last = f", last on {fmt_time(latest.created_at, tz)} (#{latest.number})" if latest else ""
         fix = (
-            f"; fixed before by: {untrusted(similar.fixes[0].summary, NOTE_CAP)} "
+            f"; fixed before by: {untrusted(similar.fixes[0].summary, FIX_CAP)} "
             + " ".join(cite("incident", i) for i in similar.fixes[0].incident_ids[:3])
             if similar.fixes
             else f"; most similar #{top.number} {cite('incident', top.id)}"
