@@ -1,20 +1,24 @@
 """The deterministic Markdown brief of an investigation, built from the graph's JSON state alone.
 
-Every fact carries its evidence id as ``[kind ID]`` (kinds in :data:`EVIDENCE_KINDS`). Text that
-anyone who can send an alert controls (titles, alert fields, notes, change summaries) is quoted
-and capped by ``pd_toolkit.render.quote_untrusted`` and set in a code span, so Markdown inside
-it (links, headings, fake citations) renders as inert text.
+Every fact carries its evidence id as ``[kind ID]`` (kinds in :data:`EVIDENCE_KINDS`). The facts
+the tools also show are worded by :mod:`pd_toolkit.phrases` in the :data:`MARKDOWN` style: text
+that anyone who can send an alert controls (titles, alert fields, notes, change summaries) is
+quoted, capped and set in a code span, so Markdown inside it (links, headings, fake citations)
+renders as inert text. What the data suggests (suspects, fixes, who to reach) comes from
+:mod:`agents.analysis`; the lookups' titles from :mod:`agents.lookups`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from agents.analysis import SUSPECT_WINDOW, closest_before, first_oncall, fixes_to_try, suspects
+from agents.lookups import TITLES
 from pd_toolkit.history import SimilarIncident, SimilarIncidents
 from pd_toolkit.models import (
     OLDEST,
@@ -31,13 +35,28 @@ from pd_toolkit.models import (
     Ref,
     ServiceStatus,
 )
-from pd_toolkit.render import (
-    NOTE_CAP,
+from pd_toolkit.phrases import (
+    FIX_CAP,
+    TITLE_CAP,
+    TOLD_KINDS,
+    Style,
+    ago_phrase,
+    alert_details_phrase,
+    alert_phrase,
+    change_phrase,
     clean_name,
+    entry_phrase,
     fmt_duration,
     fmt_time,
+    lead_time,
+    note_phrase,
+    notify_phrase,
     quote_untrusted,
-    telling_details,
+    resolution_phrase,
+    response_times,
+    seconds_duration,
+    shift_phrase,
+    similar_phrase,
 )
 
 EVIDENCE_KINDS = (
@@ -53,37 +72,12 @@ EVIDENCE_KINDS = (
     "team",
 )
 EVIDENCE = re.compile(rf"\[({'|'.join(EVIDENCE_KINDS)}) ([A-Za-z0-9_-]+)\]")
-LOOKUP_TITLES = {
-    "incident": "Incident",
-    "timeline": "Timeline",
-    "alerts": "Alerts",
-    "oncall": "On call",
-    "service_status": "Service health",
-    "similar_history": "Similar incidents",
-    "recent_changes": "Recent changes",
-}
 MAX_TIMELINE = 12
 TIMELINE_HEAD = 4
 MAX_ALERTS = 5
 MAX_CHANGES = 8
 MAX_OTHER_OPEN = 5
-MAX_STEPS_FROM_HISTORY = 3
-SUSPECT_WINDOW = timedelta(hours=2)
-HIGHLIGHT_KINDS = frozenset(
-    {
-        "trigger",
-        "acknowledge",
-        "unacknowledge",
-        "escalate",
-        "assign",
-        "reassign",
-        "snooze",
-        "resolve",
-        "urgency_change",
-        "priority_change",
-        "notify",
-    }
-)
+HIGHLIGHT_KINDS = TOLD_KINDS | {"notify"}
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -93,7 +87,7 @@ def cite(kind: str, ident: str | None) -> str:
     return f"[{kind} {ident}]" if ident else ""
 
 
-def untrusted(text: Any, cap: int = 120) -> str:
+def untrusted(text: Any, cap: int = TITLE_CAP) -> str:
     """Untrusted text as an inert, quoted, capped code span."""
     return f"`{quote_untrusted(text, cap)}`"
 
@@ -105,8 +99,12 @@ def _name(item: Ref | None, kind: str) -> str:
     return f"{clean_name(item.label)} {cite(kind, item.id)}".strip()
 
 
+MARKDOWN = Style(name=_name, text=untrusted)
+"""The brief's style: ``Name [kind ID]`` and untrusted text as an inert code span."""
+
+
 def _oneline(text: str, cap: int = 300) -> str:
-    return clean_name(text, cap).replace("`", "'")
+    return clean_name(text, cap)
 
 
 def _artifact(state: Mapping[str, Any], name: str, model: type[M]) -> M | None:
@@ -185,44 +183,18 @@ def _timeline_rows(timeline: IncidentTimeline) -> Iterator[tuple[datetime | None
             run.append(event)
             continue
         if run:
-            people: dict[str, list[str]] = {}
-            for entry in run:
-                who = _name(entry.user or entry.agent, "user")
-                how = people.setdefault(who, [])
-                if entry.notification_type and entry.notification_type not in how:
-                    how.append(entry.notification_type)
-            names = ", ".join(f"{p} ({'/'.join(h)})" if h else p for p, h in people.items())
-            yield run[0].created_at, f"notified {names} {cite('log', run[0].id)}"
+            yield run[0].created_at, f"{notify_phrase(run, MARKDOWN)} {cite('log', run[0].id)}"
             run = []
         if isinstance(event, Note):
-            yield (
-                event.created_at,
-                f"note by {_name(event.user, 'user')}: {untrusted(event.content, NOTE_CAP)} "
-                f"{cite('note', event.id)}",
-            )
+            yield event.created_at, f"{note_phrase(event, MARKDOWN)} {cite('note', event.id)}"
         elif isinstance(event, LogEntry):
-            who = f" by {clean_name(event.agent.label)}" if event.agent else ""
-            via = event.channel_type
-            how = f" via {via}" if via and via not in {"auto", "notification"} else ""
-            yield (
-                event.created_at,
-                f"{event.kind}{who}{how}: {untrusted(event.summary)} {cite('log', event.id)}",
-            )
+            yield event.created_at, f"{entry_phrase(event, MARKDOWN)} {cite('log', event.id)}"
 
 
 def _timeline_section(timeline: IncidentTimeline, tz: tzinfo) -> list[str]:
     rows = list(_timeline_rows(timeline))
     incident = timeline.incident
-    lines = [
-        "- Time to acknowledge: "
-        + (
-            "not yet"
-            if incident.status == "triggered"
-            else fmt_duration(incident.time_to_acknowledge)
-        )
-        + "; time to resolve: "
-        + (fmt_duration(incident.time_to_resolve) if incident.resolved_time else "open")
-    ]
+    lines = [f"- {response_times(incident)} {cite('incident', incident.id)}"]
     shown = [f"- {fmt_time(moment, tz)} {text}" for moment, text in rows]
     if len(shown) > MAX_TIMELINE:  # how it started, and the latest
         hidden = len(shown) - MAX_TIMELINE
@@ -234,27 +206,9 @@ def _timeline_section(timeline: IncidentTimeline, tz: tzinfo) -> list[str]:
 
 
 def _alert_line(alert: Alert, tz: tzinfo) -> str:
-    cef = alert.cef_details
-    where = [
-        f"{label} {untrusted(value, 60)}"
-        for label, value in (
-            ("source", cef.get("source_location") or cef.get("source_origin")),
-            ("component", cef.get("source_component")),
-            ("class", cef.get("event_class")),
-        )
-        if value
-    ]
-    details, hidden = telling_details(alert.details)
-    line = (
-        f"- {alert.status or '?'}{' (suppressed)' if alert.suppressed else ''}, severity "
-        f"**{alert.severity or '?'}**, {fmt_time(alert.created_at, tz)}"
-        f"{', ' + ', '.join(where) if where else ''}: {untrusted(alert.summary)} "
-        f"{cite('alert', alert.id)}"
-    )
-    if details:
-        more = f" (+{hidden} more fields)" if hidden else ""
-        line += f"\n  - details: `{details.replace('`', chr(39))}`{more}"
-    return line
+    line = f"- {alert_phrase(alert, MARKDOWN, tz)} {cite('alert', alert.id)}"
+    details = alert_details_phrase(alert, MARKDOWN)
+    return line + (f"\n  - {details}" if details else "")
 
 
 def _alerts_section(result: IncidentAlerts, tz: tzinfo) -> list[str]:
@@ -281,17 +235,11 @@ def _oncall_section(
         lines.append(f"- Escalation policy {_name(shifts[0].escalation_policy, 'policy')}:")
         for shift in shifts:
             level = shift.escalation_level
-            via = (
-                f"via schedule {_name(shift.schedule, 'schedule')}"
-                if shift.schedule
-                else "direct target"
-            )
-            until = f"until {fmt_time(shift.end, tz)}" if shift.end else "always on call"
             delay = delays.get(level or 0)
             after = f" (escalates after {delay}m)" if delay is not None else ""
             lines.append(
                 f"  - L{level if level is not None else '?'}{after}: "
-                f"{_name(shift.user, 'user')} {via}, {until}"
+                f"{shift_phrase(shift, MARKDOWN, tz)}"
             )
     if not report.oncalls:
         lines.append(f"- Nobody is on call for {clean_name(report.target)}.")
@@ -326,47 +274,18 @@ def _service_section(status: ServiceStatus, incident: Incident, tz: tzinfo) -> l
     return lines
 
 
-def suspects(changes: ChangeList, trigger: datetime | None) -> list[ChangeEvent]:
-    """Change events, those before the trigger first, closest to it first."""
-    seen: dict[str | None, ChangeEvent] = {}
-    for change in [*changes.changes, *changes.related]:
-        seen.setdefault(change.id, change)
-    if trigger is None:
-        return list(seen.values())
-
-    def distance(change: ChangeEvent) -> tuple[int, float]:
-        if change.timestamp is None:
-            return 2, 0.0
-        gap = (trigger - change.timestamp).total_seconds()
-        return (0, gap) if gap >= 0 else (1, -gap)
-
-    return sorted(seen.values(), key=distance)
-
-
 def _change_line(
-    change: ChangeEvent, trigger: datetime | None, related: set[str], tz: tzinfo
+    change: ChangeEvent, changes: ChangeList, trigger: datetime | None, tz: tzinfo
 ) -> str:
-    when = fmt_time(change.timestamp, tz)
-    if trigger and change.timestamp:
-        gap = trigger - change.timestamp
-        lead = (
-            f"{fmt_duration(gap)} before the trigger"
-            if gap >= timedelta(0)
-            else f"{fmt_duration(-gap)} after the trigger"
-        )
-        when += f" ({lead})"
-    link = next((link.href for link in change.links if link.href), None)
-    flags = [f"source {untrusted(change.source, 40)}"] if change.source else []
-    if change.id in related:
-        flags.append("PagerDuty relates it to this incident")
-    if link:
-        flags.append(f"link {untrusted(link, 100)}")
-    return f"{when}: {untrusted(change.summary)}; {'; '.join(flags)} {cite('change', change.id)}"
+    related = change.id is not None and change.id in {c.id for c in changes.related}
+    phrase = change_phrase(
+        change, MARKDOWN, tz, trigger=trigger, scope=changes.service, related=related
+    )
+    return f"{phrase} {cite('change', change.id)}"
 
 
 def _changes_section(changes: ChangeList, trigger: datetime | None, tz: tzinfo) -> list[str]:
     ordered = suspects(changes, trigger)
-    related = {c.id for c in changes.related if c.id}
     scope = clean_name(changes.scope, 120)
     lines = [
         f"Window: {changes.window.label} ({fmt_time(changes.window.since, tz)}.."
@@ -374,7 +293,7 @@ def _changes_section(changes: ChangeList, trigger: datetime | None, tz: tzinfo) 
         "",
     ]
     lines += [
-        f"{n}. {_change_line(c, trigger, related, tz)}"
+        f"{n}. {_change_line(c, changes, trigger, tz)}"
         for n, c in enumerate(ordered[:MAX_CHANGES], start=1)
     ]
     if len(ordered) > MAX_CHANGES:
@@ -384,29 +303,10 @@ def _changes_section(changes: ChangeList, trigger: datetime | None, tz: tzinfo) 
     return lines
 
 
-def _duration(seconds: float | None) -> str:
-    return fmt_duration(timedelta(seconds=seconds)) if seconds is not None else "?"
-
-
 def _similar_line(match: SimilarIncident, tz: tzinfo) -> str:
-    outcome = (
-        f"resolved in {_duration(match.time_to_resolve_seconds)}"
-        if match.status == "resolved"
-        else match.status
-    )
-    why = f"similarity {match.similarity:.2f}"
-    if match.detail_similarity is not None:
-        why += f", trigger details {match.detail_similarity:.2f}"
-    if match.same_service:
-        why += ", same service"
-    line = (
-        f"#{match.number} {fmt_time(match.created_at, tz)}, {outcome} ({why}): "
-        f"{untrusted(match.title)} {cite('incident', match.id)}"
-    )
+    line = f"#{match.number} {similar_phrase(match, MARKDOWN, tz)} {cite('incident', match.id)}"
     if match.resolution:
-        by = f" by {clean_name(match.resolution.by)}" if match.resolution.by else ""
-        kind = "note" if match.resolution.source == "note" else "resolve entry"
-        line += f"\n   - fix ({kind}{by}): {untrusted(match.resolution.summary, NOTE_CAP)}"
+        line += f"\n   - {resolution_phrase(match.resolution, MARKDOWN)}"
     return line
 
 
@@ -425,9 +325,8 @@ def _similar_section(similar: SimilarIncidents, tz: tzinfo) -> list[str]:
         shown = {m.id: n for n, m in enumerate(similar.matches, start=1)}
         lines += ["", "Most recent earlier occurrences (however worded):"]
         lines += [
-            f"- #{m.number} {fmt_time(m.created_at, tz)}, "
-            f"{fmt_duration(query.until - m.created_at)} ago: "
-            + (f"match {shown[m.id]}" if m.id in shown else untrusted(m.title))
+            f"- #{m.number} {ago_phrase(m.created_at, query.until, tz)} "
+            + (f"= match {shown[m.id]}" if m.id in shown else untrusted(m.title, 80))
             + f" {cite('incident', m.id)}"
             for m in similar.recent
         ]
@@ -436,7 +335,7 @@ def _similar_section(similar: SimilarIncidents, tz: tzinfo) -> list[str]:
         lines += [
             "",
             f"Pattern: {clean_name(pattern.recurrence or f'{pattern.count} times', 200)}; "
-            f"median time to resolve {_duration(pattern.median_time_to_resolve_seconds)}"
+            f"median time to resolve {seconds_duration(pattern.median_time_to_resolve_seconds)}"
             + (f"; usually resolved by {resolvers}" if resolvers else ""),
         ]
     return lines
@@ -451,7 +350,7 @@ def _next_steps(
     steps: list[str] = []
     if similar:
         ways = len(similar.fixes)
-        for n, fix in enumerate(similar.fixes[:MAX_STEPS_FROM_HISTORY]):
+        for n, fix in enumerate(fixes_to_try(similar)):
             numbers = ", ".join(f"#{number}" for number in fix.numbers)
             evidence = " ".join(cite("incident", i) for i in fix.incident_ids)
             why = (
@@ -463,7 +362,7 @@ def _next_steps(
             of_ways = f" (way {n + 1} of {ways} this was fixed before)" if ways > 1 else ""
             steps.append(
                 f"{lead} the fix that resolved {numbers}{of_ways}; {why}: "
-                f"{untrusted(fix.summary, NOTE_CAP)} {evidence}"
+                f"{untrusted(fix.summary, FIX_CAP)} {evidence}"
             )
         if similar.pattern.resolvers:
             usual = similar.pattern.resolvers[0]
@@ -472,21 +371,14 @@ def _next_steps(
                 f"in the last {similar.pattern.window_days} days."
             )
     trigger = incident.created_at
-    if changes and trigger:
-        before = [
-            c
-            for c in suspects(changes, trigger)
-            if c.timestamp and timedelta(0) <= trigger - c.timestamp <= SUSPECT_WINDOW
-        ]
-        if before:
-            closest = before[0]
-            steps.append(
-                f"Rule out the change {fmt_duration(trigger - closest.timestamp)} before the "
-                f"trigger (roll it back if the errors started with it): "
-                f"{untrusted(closest.summary)} {cite('change', closest.id)}"
-            )
-    if incident.status == "triggered" and oncall:
-        first = min(oncall.oncalls, key=lambda o: o.escalation_level or 99, default=None)
+    closest = closest_before(changes, trigger, SUSPECT_WINDOW)
+    if closest is not None:
+        steps.append(
+            f"Rule out the change {lead_time(closest.timestamp, trigger)} (roll it back if the "
+            f"errors started with it): {untrusted(closest.summary)} {cite('change', closest.id)}"
+        )
+    if incident.status == "triggered":
+        first = first_oncall(oncall)
         if first and first.user:
             steps.append(
                 f"Nobody has acknowledged yet: reach the level {first.escalation_level} on-call "
@@ -503,7 +395,7 @@ def _next_steps(
 def _gaps(state: Mapping[str, Any]) -> list[str]:
     lines = []
     for name, record in (state.get("lookups") or {}).items():
-        title = LOOKUP_TITLES.get(name, name)
+        title = TITLES.get(name, name)
         if not record.get("ok"):
             lines.append(f"- **{title}**: unavailable: {_oneline(record.get('error') or '?')}")
     similar = _artifact(state, "similar_history", SimilarIncidents)
@@ -541,27 +433,25 @@ def _summary(
     who = ", ".join(_name(a, "user") for a in incident.assignees) or "nobody"
     acked = "acknowledged" if incident.acknowledged_at else "not acknowledged"
     lines.append(f"- Assigned to {who}; {acked} {ev}")
-    if oncall and oncall.oncalls:
-        first = min(oncall.oncalls, key=lambda o: o.escalation_level or 99)
+    first = first_oncall(oncall)
+    if first is not None:
         lines.append(
             f"- On call first: {_name(first.user, 'user')} (L{first.escalation_level}) for "
             f"{_name(first.escalation_policy, 'policy')}"
         )
     trigger = incident.created_at
-    ordered = suspects(changes, trigger) if changes else []
-    closest = ordered[0] if ordered else None
-    if closest and closest.timestamp and trigger and closest.timestamp <= trigger:
+    closest = closest_before(changes, trigger)
+    if closest is not None:
         lines.append(
             f"- Closest change: {untrusted(closest.summary)}, "
-            f"{fmt_duration(trigger - closest.timestamp)} before the trigger "
-            f"{cite('change', closest.id)}"
+            f"{lead_time(closest.timestamp, trigger)} {cite('change', closest.id)}"
         )
     if similar and similar.matches:
         top = similar.matches[0]
         latest = similar.recent[0] if similar.recent else None
         last = f", last on {fmt_time(latest.created_at, tz)} (#{latest.number})" if latest else ""
         fix = (
-            f"; fixed before by: {untrusted(similar.fixes[0].summary, NOTE_CAP)} "
+            f"; fixed before by: {untrusted(similar.fixes[0].summary, FIX_CAP)} "
             + " ".join(cite("incident", i) for i in similar.fixes[0].incident_ids[:3])
             if similar.fixes
             else f"; most similar #{top.number} {cite('incident', top.id)}"

@@ -33,6 +33,7 @@ from langchain_core.tools import BaseTool
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
+from agents import lookups
 from agents.brief import compose_brief
 from agents.llm import NO_MODEL_HELP, chat_model_from_settings
 from agents.options import add_connection_options, open_client
@@ -41,17 +42,7 @@ from pd_toolkit import PagerDutyClient, PagerDutyToolkit
 from pd_toolkit.models import Incident, IncidentList
 from pd_toolkit.scope import teams_from_env
 
-LOOKUPS = (
-    "timeline",
-    "alerts",
-    "oncall",
-    "service_status",
-    "similar_history",
-    "recent_changes",
-)
-SIMILAR_WINDOW_DAYS = 90
-SIMILAR_LIMIT = 5
-ALERT_LIMIT = 10
+LOOKUPS = lookups.NAMES
 OPEN_LIMIT = 100
 
 
@@ -233,29 +224,9 @@ class Investigation:
     # the six lookups ----------------------------------------------------------------------
 
     def lookup_calls(self, target: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
-        """(tool, args) of each lookup for the resolved incident."""
+        """(tool, args) of each lookup for the resolved incident (see :mod:`agents.lookups`)."""
         incident = Incident.model_validate(target)
-        service = incident.service.id if incident.service else None
-        policy = incident.escalation_policy.id if incident.escalation_policy else None
-        oncall = {"escalation_policy": policy} if policy else {"service": service}
-        return {
-            "timeline": ("pagerduty_get_incident_timeline", {"incident": incident.id}),
-            "alerts": (
-                "pagerduty_get_incident_alerts",
-                {"incident": incident.id, "limit": ALERT_LIMIT},
-            ),
-            "oncall": ("pagerduty_get_oncall", oncall),
-            "service_status": ("pagerduty_get_service_status", {"service": service}),
-            "similar_history": (
-                "pagerduty_find_similar_incidents",
-                {
-                    "incident": incident.id,
-                    "window_days": SIMILAR_WINDOW_DAYS,
-                    "limit": SIMILAR_LIMIT,
-                },
-            ),
-            "recent_changes": ("pagerduty_list_recent_changes", {"incident": incident.id}),
-        }
+        return {lookup.name: (lookup.tool, lookup.args(incident)) for lookup in lookups.TABLE}
 
     def lookup(self, name: str) -> Callable[[InvestigationState], dict[str, Any]]:
         """The node function of lookup ``name``."""

@@ -1,17 +1,15 @@
 """Compact text for LLMs: one line per item, ids always present, no JSON.
 
-Text written by whoever can send an alert (titles, alert bodies, notes, change summaries) is
-untrusted: it is rendered as quoted, length-capped data by :func:`quote_untrusted`, so that it
-reads as a value and never as an instruction. Pure functions, no I/O.
+Each shared fact (an alert, a change, a shift, a similar match, a duration, a time to
+acknowledge) is worded by :mod:`pd_toolkit.phrases` in its ``PLAIN`` style (``Name (PID)``,
+untrusted text as ``"quoted"`` capped data); this module lays them out. Pure functions, no I/O.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from itertools import groupby
-from typing import Any
 
 from pd_toolkit.history.models import FixGroup, SimilarIncident, SimilarIncidents
 from pd_toolkit.models import (
@@ -31,96 +29,33 @@ from pd_toolkit.models import (
     ServicesOverview,
     ServiceStatus,
 )
+from pd_toolkit.phrases import (
+    FIX_CAP,
+    NOT_YET,
+    TITLE_CAP,
+    ago_phrase,
+    alert_details_phrase,
+    alert_phrase,
+    change_phrase,
+    clean_name,
+    entry_phrase,
+    fmt_duration,
+    fmt_time,
+    note_phrase,
+    notify_phrase,
+    quote_untrusted,
+    ref,
+    resolution_phrase,
+    response_times,
+    seconds_duration,
+    shift_phrase,
+    similar_phrase,
+)
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]+")
-_UNSAFE_KEY = re.compile(r"[^\w.-]+")
-TITLE_CAP = 120
 NOTHING_FOUND = (
     "Widen the time range or drop a filter to see more (a User Token key sees only what its "
     "user may see)."
 )
-NOTE_CAP = 300
-DETAIL_CAP = 80
-DETAIL_FIELDS = 6
-# Keys that usually carry the "what broke" of an alert, in order of interest.
-_TELLING = (
-    "error",
-    "message",
-    "msg",
-    "description",
-    "reason",
-    "summary",
-    "exception",
-    "metric",
-    "value",
-    "threshold",
-    "condition",
-    "query",
-    "host",
-    "hostname",
-    "instance",
-    "region",
-    "env",
-    "environment",
-    "status",
-    "runbook",
-)
-
-
-def _flatten(text: Any) -> str:
-    return " ".join(_CONTROL.sub(" ", str(text)).split())
-
-
-def quote_untrusted(text: Any, cap: int = TITLE_CAP) -> str:
-    """``"data"``: control characters and newlines flattened, backticks and double quotes
-    neutralised, at most ``cap`` characters, with "…(+N chars)" when cut."""
-    if text is None:
-        return '""'
-    flat = _flatten(text).replace("`", "'").replace('"', "'")
-    if len(flat) > cap:
-        flat = f"{flat[:cap].rstrip()}…(+{len(flat) - cap} chars)"
-    return f'"{flat}"'
-
-
-def clean_name(text: Any, cap: int = 60) -> str:
-    """A name (service, user, team): one line, capped, unquoted."""
-    flat = _flatten(text) if text is not None else "?"
-    return flat if len(flat) <= cap else flat[: cap - 1] + "…"
-
-
-def ref(item: Ref | None) -> str:
-    """'Name (PID)', or '-' for nothing."""
-    if item is None:
-        return "-"
-    name = clean_name(item.name or item.summary) if (item.name or item.summary) else None
-    return f"{name} ({item.id})" if name and item.id else name or str(item.id or "-")
-
-
-def fmt_time(moment: datetime | None, tz: tzinfo = UTC, *, date: bool = True) -> str:
-    """'2026-11-18 09:12Z' in UTC, else the local time with its UTC offset."""
-    if moment is None:
-        return "?"
-    local = moment.astimezone(tz)
-    offset = local.utcoffset() or timedelta(0)
-    raw = local.strftime("%z")
-    zone = "Z" if offset == timedelta(0) else f"{raw[:3]}:{raw[3:5]}"
-    return local.strftime("%Y-%m-%d %H:%M" if date else "%H:%M:%S") + zone
-
-
-def fmt_duration(span: timedelta | None) -> str:
-    """'45s', '12m', '1h05m', '2d03h'."""
-    if span is None:
-        return "?"
-    seconds = int(span.total_seconds())
-    sign, seconds = ("-", -seconds) if seconds < 0 else ("", seconds)
-    days, rest = divmod(seconds, 86_400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{sign}{days}d{hours:02d}h"
-    if hours:
-        return f"{sign}{hours}h{minutes:02d}m"
-    return f"{sign}{minutes}m" if minutes else f"{sign}{secs}s"
 
 
 def _names(items: Iterable[Ref]) -> str:
@@ -194,36 +129,10 @@ def render_incident(incident: Incident, tz: tzinfo = UTC) -> str:
 
 
 def _after(moment: datetime | None, span: timedelta | None, tz: tzinfo) -> str:
-    return f"{fmt_time(moment, tz)} (+{fmt_duration(span)})" if moment else "not yet"
+    return f"{fmt_time(moment, tz)} (+{fmt_duration(span)})" if moment else NOT_YET
 
 
 # -- timeline -------------------------------------------------------------------------------
-
-
-def _entry_text(entry: LogEntry) -> str:
-    who = entry.agent.label if entry.agent else None
-    via = entry.channel_type
-    parts = [entry.kind]
-    if who:
-        parts.append(f"by {clean_name(who)}")
-    if via and via not in {"auto", "notification"}:
-        parts.append(f"via {via}")
-    if entry.kind in {"trigger", "resolve", "acknowledge", "escalate", "assign", "snooze"}:
-        parts.append(quote_untrusted(entry.summary, TITLE_CAP))
-    return " ".join(parts)
-
-
-def _notify_line(entries: Sequence[LogEntry]) -> str:
-    """A run of notify entries -> 'notified Ann (sms, phone), Bob (email)'."""
-    methods: dict[str, list[str]] = {}
-    for entry in entries:
-        person = entry.user or entry.agent
-        methods.setdefault(ref(person), [])
-        how = entry.notification_type
-        if how and how not in methods[ref(person)]:
-            methods[ref(person)].append(how)
-    people = ", ".join(f"{p} ({'/'.join(m) or '?'})" if m else p for p, m in methods.items())
-    return f"notified {people}"
 
 
 def render_timeline(timeline: IncidentTimeline, tz: tzinfo = UTC) -> str:
@@ -240,8 +149,7 @@ def render_timeline(timeline: IncidentTimeline, tz: tzinfo = UTC) -> str:
         f"Timeline of {_number(incident)} {incident.id} {incident.status or '?'}/"
         f"{incident.urgency or '?'} svc={ref(incident.service)}: "
         f"{quote_untrusted(incident.headline)}",
-        f"time to acknowledge: {fmt_duration(incident.time_to_acknowledge)}; time to resolve: "
-        f"{fmt_duration(incident.time_to_resolve) if incident.resolved_time else 'unresolved'}",
+        response_times(incident),
     ]
     last_day = ""
     keyed = groupby(events, key=lambda ev: isinstance(ev[2], LogEntry) and ev[2].kind == "notify")
@@ -254,11 +162,11 @@ def render_timeline(timeline: IncidentTimeline, tz: tzinfo = UTC) -> str:
             stamp = fmt_time(moment, tz) if day != last_day else fmt_time(moment, tz, date=False)
             last_day = day
             if is_notify:
-                text = _notify_line([item[2] for item in run])  # type: ignore[misc]
+                text = notify_phrase([item[2] for item in run])  # type: ignore[misc]
             elif isinstance(first, Note):
-                text = f"note by {ref(first.user)}: {quote_untrusted(first.content, NOTE_CAP)}"
+                text = note_phrase(first)
             else:
-                text = _entry_text(first)
+                text = entry_phrase(first)
             lines.append(f"{stamp} {text}")
     if timeline.entries_capped_at is not None:
         lines.append(
@@ -271,49 +179,11 @@ def render_timeline(timeline: IncidentTimeline, tz: tzinfo = UTC) -> str:
 # -- alerts ---------------------------------------------------------------------------------
 
 
-def detail_key(key: Any, cap: int = 40) -> str:
-    """An alert's custom-detail key (sender-chosen): only letters, digits and ``._-`` kept,
-    so it cannot carry Markdown, quotes or instructions; capped."""
-    safe = _UNSAFE_KEY.sub("_", str(key)).strip("_") or "_"
-    return safe if len(safe) <= cap else safe[: cap - 1] + "…"
-
-
-def telling_details(details: dict[str, Any], limit: int = DETAIL_FIELDS) -> tuple[str, int]:
-    """The most telling custom-detail fields as 'k="v"' pairs, and how many were left out."""
-    flat: dict[str, Any] = {}
-    for key, value in details.items():
-        if isinstance(value, dict):
-            flat.update({f"{key}.{k}": v for k, v in value.items()})
-        else:
-            flat[key] = value
-    ranked = sorted(
-        flat,
-        key=lambda k: next(
-            (i for i, word in enumerate(_TELLING) if word in k.lower()), len(_TELLING)
-        ),
-    )
-    shown = ranked[:limit]
-    pairs = " ".join(f"{detail_key(k)}={quote_untrusted(flat[k], DETAIL_CAP)}" for k in shown)
-    return pairs, len(ranked) - len(shown)
-
-
 def alert_line(alert: Alert, tz: tzinfo = UTC) -> str:
-    cef = alert.cef_details
-    source = {
-        "source": cef.get("source_location") or cef.get("source_origin"),
-        "component": cef.get("source_component"),
-        "class": cef.get("event_class"),
-    }
-    where = " ".join(f"{k}={quote_untrusted(v, 60)}" for k, v in source.items() if v)
-    details, hidden = telling_details(alert.details)
-    more = f" (+{hidden} more detail fields not shown)" if hidden else ""
-    suppressed = " suppressed" if alert.suppressed else ""
-    return (
-        f"{alert.id} {alert.status or '?'}{suppressed} severity={alert.severity or '?'} "
-        f"created={fmt_time(alert.created_at, tz)} key={quote_untrusted(alert.alert_key, 60)}"
-        f"{' ' + where if where else ''}\n  summary={quote_untrusted(alert.summary)}"
-        f"{chr(10) + '  details: ' + details if details else ''}{more}"
-    )
+    """One alert: its id and :func:`~pd_toolkit.phrases.alert_phrase`, its telling details
+    on a second line."""
+    details = alert_details_phrase(alert)
+    return f"{alert.id} {alert_phrase(alert, tz=tz)}" + (f"\n  {details}" if details else "")
 
 
 def render_alerts(result: IncidentAlerts, tz: tzinfo = UTC) -> str:
@@ -334,12 +204,6 @@ def render_alerts(result: IncidentAlerts, tz: tzinfo = UTC) -> str:
 # -- on-call --------------------------------------------------------------------------------
 
 
-def _shift(oncall: OnCall, tz: tzinfo) -> str:
-    via = f"via schedule {ref(oncall.schedule)}" if oncall.schedule else "direct target"
-    until = f"until {fmt_time(oncall.end, tz)}" if oncall.end else "always on call"
-    return f"{ref(oncall.user)} {via}, {until}"
-
-
 def _policy_key(oncall: OnCall) -> str:
     return (oncall.escalation_policy.id if oncall.escalation_policy else None) or ""
 
@@ -357,7 +221,7 @@ def render_oncall(report: OnCallReport, tz: tzinfo = UTC) -> str:
         for level, level_shifts in groupby(shifts, key=lambda o: o.escalation_level):
             lines.append(
                 f"  L{level if level is not None else '?'}: "
-                + "; ".join(_shift(o, tz) for o in level_shifts)
+                + "; ".join(shift_phrase(o, tz=tz) for o in level_shifts)
             )
     if report.total is not None and report.total > len(report.oncalls):
         lines.append(
@@ -388,7 +252,7 @@ def render_service_status(status: ServiceStatus, tz: tzinfo = UTC) -> str:
         for oncall in status.oncalls:
             by_level.setdefault(oncall.escalation_level or 0, []).append(oncall)
         for number, rule in enumerate(policy.escalation_rules, start=1):
-            who = "; ".join(_shift(o, tz) for o in by_level.get(number, [])) or "nobody"
+            who = "; ".join(shift_phrase(o, tz=tz) for o in by_level.get(number, [])) or "nobody"
             lines.append(
                 f"  L{number} (escalates after {rule.escalation_delay_in_minutes or '?'}m) "
                 f"targets {_names(rule.targets)}; on call: {who}"
@@ -431,32 +295,13 @@ def change_line(
     change: ChangeEvent,
     tz: tzinfo = UTC,
     *,
-    before: datetime | None = None,
+    trigger: datetime | None = None,
     service: Ref | None = None,
+    related: bool = False,
 ) -> str:
-    """One change event; ``service`` (the scope) is not repeated, nor are detail values that
-    the summary already shows."""
-    lead = (
-        f" ({fmt_duration(before - change.timestamp)} before trigger)"
-        if before and change.timestamp
-        else ""
-    )
-    services = (
-        ""
-        if service and [s.id for s in change.services] == [service.id]
-        else f" svc={_names(change.services)}"
-    )
-    link = next((link.href for link in change.links if link.href), None)
-    summary = change.summary or ""
-    fresh = {k: v for k, v in change.custom_details.items() if str(v) not in summary}
-    details, hidden = telling_details(fresh, limit=3)
-    return (
-        f"{fmt_time(change.timestamp, tz)}{lead} {change.id}{services} "
-        f"source={quote_untrusted(change.source or '', 40)} {quote_untrusted(summary)}"
-        + (f" link={quote_untrusted(link, 100)}" if link else "")
-        + (f" {details}" if details else "")
-        + (f" (+{hidden} fields)" if hidden else "")
-    )
+    """One change event: its id and :func:`~pd_toolkit.phrases.change_phrase`."""
+    phrase = change_phrase(change, tz=tz, trigger=trigger, scope=service, related=related)
+    return f"{change.id} {phrase}"
 
 
 def render_changes(result: ChangeList, tz: tzinfo = UTC) -> str:
@@ -470,8 +315,7 @@ def render_changes(result: ChangeList, tz: tzinfo = UTC) -> str:
     ]
     related = {c.id for c in result.related}
     lines += [
-        change_line(c, tz, before=trigger, service=result.service)
-        + (" (PagerDuty-related)" if c.id in related else "")
+        change_line(c, tz, trigger=trigger, service=result.service, related=c.id in related)
         for c in result.changes
     ]
     if total > len(result.changes):
@@ -485,7 +329,10 @@ def render_changes(result: ChangeList, tz: tzinfo = UTC) -> str:
     unseen = [c for c in result.related if c.id not in shown]
     if unseen:
         lines.append("PagerDuty also relates these to the incident:")
-        lines += [change_line(c, tz, before=trigger) for c in unseen]
+        lines += [
+            change_line(c, tz, trigger=trigger, service=result.service, related=True)
+            for c in unseen
+        ]
     if result.related_note:
         lines.append(result.related_note)
     return "\n".join(lines)
@@ -494,48 +341,20 @@ def render_changes(result: ChangeList, tz: tzinfo = UTC) -> str:
 # -- similar incidents -------------------------------------------------------------------------
 
 
-def _seconds(seconds: float | None) -> timedelta | None:
-    return None if seconds is None else timedelta(seconds=seconds)
-
-
 def similar_line(rank: int, match: SimilarIncident, tz: tzinfo = UTC) -> str:
-    """One match: who, what, when, how long, why it matched and how it was fixed."""
+    """One match: rank, number, id, :func:`~pd_toolkit.phrases.similar_phrase`, and its fix."""
     number = f"#{match.number} " if match.number is not None else ""
-    status = (
-        f"resolved in {fmt_duration(_seconds(match.time_to_resolve_seconds))}"
-        if match.status == "resolved"
-        else match.status
-    )
-    why = [f"similarity {match.similarity:.2f}"]
-    if match.detail_similarity is not None:
-        why.append(f"trigger details {match.detail_similarity:.2f}")
-    if match.same_service:
-        why.append("same service")
-    if match.shared_terms:
-        why.append("shared: " + ", ".join(match.shared_terms))
-    if match.pagerduty_score is not None:
-        why.append(f"PagerDuty score {match.pagerduty_score:g}")
-    parts = [
-        f"{rank}. {number}{match.id} {quote_untrusted(match.title)}",
-        f"service {clean_name(match.service_name or '?', 40)} ({match.service_id or '?'})",
-        fmt_time(match.created_at, tz),
-        status,
-        f"score {match.score:.2f}",
-        "why: " + "; ".join(why),
-    ]
+    parts = [f"{rank}. {number}{match.id} {similar_phrase(match, tz=tz)}"]
     if match.resolution is not None:
-        by = f" by {clean_name(match.resolution.by, 40)}" if match.resolution.by else ""
-        kind = "note" if match.resolution.source == "note" else "resolve log entry"
-        parts.append(f"fix ({kind}{by}): {quote_untrusted(match.resolution.summary, 160)}")
+        parts.append(resolution_phrase(match.resolution))
     return " | ".join(parts)
 
 
 def recent_line(match: SimilarIncident, shown: dict[str, int], until: datetime, tz: tzinfo) -> str:
     """One recent earlier occurrence: when, how long before, and which match it is (if any)."""
     number = f"#{match.number} " if match.number is not None else ""
-    ago = fmt_duration(until - match.created_at)
     where = f"= match {shown[match.id]}" if match.id in shown else quote_untrusted(match.title, 80)
-    return f"- {number}{match.id} {fmt_time(match.created_at, tz)} ({ago} ago) {where}"
+    return f"- {number}{match.id} {ago_phrase(match.created_at, until, tz)} {where}"
 
 
 def fix_line(rank: int, fix: FixGroup) -> str:
@@ -546,7 +365,7 @@ def fix_line(rank: int, fix: FixGroup) -> str:
     evidence = "their trigger details match this one's" if fix.matches_trigger else "by title"
     return (
         f"Fix {rank} ({len(fix.incident_ids)}x: {numbers}; {evidence}): "
-        f"{quote_untrusted(fix.summary, 160)}"
+        f"{quote_untrusted(fix.summary, FIX_CAP)}"
     )
 
 
@@ -585,8 +404,7 @@ def render_similar_incidents(result: SimilarIncidents, tz: tzinfo = UTC) -> str:
         summary = [
             f"Pattern: {pattern.recurrence}",
             f"first {fmt_time(pattern.first_seen, tz)}, last {fmt_time(pattern.last_seen, tz)}",
-            "median time to resolve "
-            + fmt_duration(_seconds(pattern.median_time_to_resolve_seconds)),
+            "median time to resolve " + seconds_duration(pattern.median_time_to_resolve_seconds),
         ]
         if pattern.resolvers:
             summary.append(

@@ -23,7 +23,7 @@ from langchain_core.messages import AIMessage, BaseMessage, ToolCall, ToolMessag
 from pydantic import Field
 
 from pd_toolkit import PagerDutyClient, PagerDutyToolkit
-from pd_toolkit.render import NOTE_CAP
+from pd_toolkit.phrases import NOTE_CAP
 from pd_toolkit.sandbox import Sandbox
 from pd_toolkit.sandbox.hostile import HOSTILE_CHANGE_ID, HOSTILE_ID, HOSTILE_LENGTH, HOSTILE_TEXT
 

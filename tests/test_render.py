@@ -21,17 +21,14 @@ from pd_toolkit.models import (
     Ref,
     User,
 )
+from pd_toolkit.phrases import fmt_duration, fmt_time, quote_untrusted, telling_details
 from pd_toolkit.render import (
-    fmt_duration,
-    fmt_time,
     incident_line,
-    quote_untrusted,
     render_alerts,
     render_incident,
     render_incident_list,
     render_oncall,
     render_timeline,
-    telling_details,
 )
 
 INCIDENT = {

@@ -266,10 +266,13 @@ def test_recent_changes_before_an_incident(ask: Ask, cassette_client: PagerDutyC
     assert isinstance(result, ChangeList) and result.incident and result.incident.id == incident.id
     assert result.window.until == incident.created_at
     assert "24h before it triggered" in message.content
-    assert all(" before trigger)" in line for line in message.content.splitlines()[1:2])
+    assert all(" before the trigger)" in line for line in message.content.splitlines()[1:2])
     related = {c.id for c in result.related}
     assert related <= {c.id for c in result.changes} or "also relates" in message.content
-    assert "(PagerDuty-related)" in message.content or result.related_note in message.content
+    assert (
+        "(PagerDuty relates it to the incident)" in message.content
+        or result.related_note in message.content
+    )
 
 
 def test_recent_changes_account_wide_default_window(ask: Ask) -> None:
