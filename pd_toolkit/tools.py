@@ -26,11 +26,13 @@ from pydantic import (
 )
 
 from pd_toolkit.client import PagerDutyClient
+from pd_toolkit.directory import Directory, Kind
 from pd_toolkit.errors import (
     PagerDutyError,
     PagerDutyForbiddenError,
     PagerDutyNotFoundError,
     PagerDutyPlanError,
+    TimeRangeError,
 )
 from pd_toolkit.history import SimilarIncidents, find_similar_incidents
 from pd_toolkit.models import (
@@ -66,15 +68,8 @@ from pd_toolkit.render import (
     render_similar_incidents,
     render_timeline,
 )
-from pd_toolkit.resolve import Kind, Resolver
 from pd_toolkit.scope import TeamScope
-from pd_toolkit.timewindow import (
-    TimeRangeError,
-    TimeZoneName,
-    iso_utc,
-    parse_instant,
-    resolve_window,
-)
+from pd_toolkit.timewindow import TimeZoneName, iso_utc, parse_instant, parse_window
 
 logger = logging.getLogger("pd_toolkit.tools")
 
@@ -131,14 +126,16 @@ class _Args(BaseModel):
 
 class PagerDutyTool(BaseTool):
     """Base of every pd_toolkit tool: shared client (from the environment when none is given),
-    resolver (name cache), team scope and clock; every failure becomes a ToolException whose
+    directory (name cache), team scope and clock; every failure becomes a ToolException whose
     text says what happened and what to do. Names and incidents are looked up through
     ``find_*``, which apply the team scope."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     client: PagerDutyClient = Field(default_factory=PagerDutyClient.from_env, exclude=True)
-    resolver: Resolver = Field(default_factory=lambda data: Resolver(data["client"]), exclude=True)
+    directory: Directory = Field(
+        default_factory=lambda data: Directory(data["client"]), exclude=True
+    )
     scope: TeamScope | None = Field(default=None, exclude=True)
     time_zone: TimeZoneName = "UTC"
     now: Callable[[], datetime] | None = Field(default=None, exclude=True)
@@ -160,7 +157,7 @@ class PagerDutyTool(BaseTool):
             # LangChain passes only the arguments the caller gave: the args model fills in the
             # rest, so each default is declared once, in the args model.
             return self.answer(self.args_schema.model_validate(kwargs))
-        except (PagerDutyError, TimeRangeError) as exc:
+        except PagerDutyError as exc:
             raise ToolException(str(exc)) from exc
         except Exception as exc:
             logger.exception("%s failed unexpectedly", self.name)
@@ -178,7 +175,7 @@ class PagerDutyTool(BaseTool):
         return (
             self.scope.find(kind, name_or_id)
             if self.scope
-            else self.resolver.find(kind, name_or_id)
+            else self.directory.find(kind, name_or_id)
         )
 
     def find_team(self, name_or_id: str) -> Ref:
@@ -195,7 +192,7 @@ class PagerDutyTool(BaseTool):
 
     def find_incident(self, ref: str) -> Incident:
         """The incident (cached briefly); outside the team scope, a PagerDutyScopeError."""
-        found = self.resolver.incident(ref)
+        found = self.directory.incident(ref)
         return self.scope.check_incident(found) if self.scope else found
 
     def window(
@@ -205,9 +202,7 @@ class PagerDutyTool(BaseTool):
         until: str | None,
         default: timedelta | None = None,
     ) -> TimeWindow | None:
-        return resolve_window(
-            time_range, since, until, now=self.clock(), tz=self.tz, default=default
-        )
+        return parse_window(time_range, since, until, now=self.clock(), tz=self.tz, default=default)
 
 
 # -- incidents ------------------------------------------------------------------------------
@@ -293,7 +288,7 @@ class ListIncidentsTool(PagerDutyTool):
             window=window,
             filters=filters,
         )
-        self.resolver.remember_incidents(result.items)
+        self.directory.remember_incidents(result.items)
         return render_incident_list(result, self.tz), result
 
 
@@ -374,7 +369,7 @@ class GetIncidentAlertsTool(PagerDutyTool):
             found: Incident | None = self.find_incident(args.incident)
             incident_id = str(found.id)
         else:
-            incident_id, found = self.resolver.incident_id(args.incident)
+            incident_id, found = self.directory.incident_id(args.incident)
         body = self.client.get(
             f"/incidents/{incident_id}/alerts", {"limit": args.limit, "total": "true"}
         )
@@ -476,13 +471,13 @@ class GetOnCallTool(PagerDutyTool):
         """A team's escalation policies, else those of the services it owns (cached)."""
         policies = [
             Ref.model_validate(p)
-            for p in self.resolver.listing("escalation_policy")
+            for p in self.directory.listing("escalation_policy")
             if any(t.get("id") == team.id for t in p.get("teams") or [])
         ]
         if not policies:
             owned = [
                 Service.model_validate(s)
-                for s in self.resolver.listing("service")
+                for s in self.directory.listing("service")
                 if any(t.get("id") == team.id for t in s.get("teams") or [])
             ]
             unique = {

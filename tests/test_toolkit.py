@@ -39,7 +39,7 @@ def test_get_tools_returns_the_contract_tools(client: PagerDutyClient) -> None:
 def test_tools_share_one_name_cache_and_clock(client: PagerDutyClient) -> None:
     tools = PagerDutyToolkit(client=client, now=lambda: FIXED_NOW).get_tools()
     assert all(isinstance(t, PagerDutyTool) for t in tools)
-    assert len({id(t.resolver) for t in tools}) == 1  # type: ignore[attr-defined]
+    assert len({id(t.directory) for t in tools}) == 1  # type: ignore[attr-defined]
     assert {t.clock() for t in tools} == {FIXED_NOW}  # type: ignore[attr-defined]
 
 
