@@ -18,6 +18,7 @@ from typing import Any
 from pd_toolkit.directory import KINDS, OBJECT_ID, Directory, Kind, match_name
 from pd_toolkit.errors import (
     NameMatchError,
+    PagerDutyConfigError,
     PagerDutyError,
     PagerDutyNotFoundError,
     PagerDutyScopeError,
@@ -57,7 +58,10 @@ class TeamScope:
 
     def __init__(self, directory: Directory, teams: Sequence[str]) -> None:
         if not teams:
-            raise ValueError("a team scope needs at least one team name or id")
+            raise PagerDutyConfigError(
+                "A team scope needs at least one team name or id",
+                hint="Give teams= / PAGERDUTY_TEAMS some team names or ids, or no scope at all.",
+            )
         self.directory = directory
         self.names = list(teams)
         self._teams: list[Team] | None = None
