@@ -1,8 +1,8 @@
 """The investigation graph: one incident in, a Markdown brief with evidence ids out.
 
-    START -> resolve_incident -> 6 lookups in parallel -> assemble_brief -> [synthesize] -> END
+    START -> find_incident -> 6 lookups in parallel -> assemble_brief -> [synthesize] -> END
 
-``resolve_incident`` finds the incident (by reference, as a service's newest open incident, or
+``find_incident`` finds the incident (by reference, as a service's newest open incident, or
 the account's most urgent open one); the six lookups call the toolkit's tools concurrently and
 each records its content, artifact (JSON), error, timing and request count under
 ``state["lookups"]``; ``assemble_brief`` renders :mod:`agents.brief`; ``synthesize`` (only with
@@ -176,9 +176,9 @@ class Investigation:
         )
         return record, message if error is None else None
 
-    # resolve_incident ---------------------------------------------------------------------
+    # find_incident ---------------------------------------------------------------------
 
-    def resolve_incident(self, state: InvestigationState) -> dict[str, Any]:
+    def find_incident(self, state: InvestigationState) -> dict[str, Any]:
         """The incident to investigate, as a JSON dict in ``target`` (None on failure)."""
         stamp = self.clock().astimezone(UTC).isoformat()
         if state.get("incident"):
@@ -252,7 +252,7 @@ class Investigation:
         return {"brief": compose_brief(state, self.tz)}
 
 
-def _after_resolve(state: InvestigationState) -> list[str]:
+def _after_find(state: InvestigationState) -> list[str]:
     return list(LOOKUPS) if state.get("target") else ["assemble_brief"]
 
 
@@ -270,9 +270,9 @@ def add_investigation(
     extends :class:`InvestigationState`; the name of the last node, for the caller to wire on
     (``build_graph`` ends there, the responder adds its approval after it)."""
     nodes = Investigation(client, now=now, time_zone=time_zone, store=store, teams=teams)
-    builder.add_node("resolve_incident", nodes.resolve_incident)
-    builder.add_edge(START, "resolve_incident")
-    builder.add_conditional_edges("resolve_incident", _after_resolve, [*LOOKUPS, "assemble_brief"])
+    builder.add_node("find_incident", nodes.find_incident)
+    builder.add_edge(START, "find_incident")
+    builder.add_conditional_edges("find_incident", _after_find, [*LOOKUPS, "assemble_brief"])
     for name in LOOKUPS:
         builder.add_node(name, nodes.lookup(name))
     builder.add_node("assemble_brief", nodes.assemble_brief)

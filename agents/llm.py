@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 
 from langchain_core.language_models import BaseChatModel
 
@@ -18,10 +17,9 @@ NO_MODEL_HELP = (
 def chat_model_from_settings(
     model: str | None = None,
     base_url: str | None = None,
-    environ: Mapping[str, str] | None = None,
 ) -> BaseChatModel | None:
     """A ChatOpenAI when a key or base URL is configured, else None (no LLM)."""
-    env = os.environ if environ is None else environ
+    env = os.environ
     base_url = base_url or env.get("OPENAI_BASE_URL")
     api_key = env.get("OPENAI_API_KEY")
     if not (api_key or base_url):

@@ -57,7 +57,7 @@ def run_sequential(
     nodes = Investigation(_client(sandbox, max_concurrency), now=NOW)
     started = time.perf_counter()
     state: dict[str, Any] = dict(request)
-    state.update(nodes.resolve_incident(state))  # type: ignore[arg-type]
+    state.update(nodes.find_incident(state))  # type: ignore[arg-type]
     if state["target"]:
         for name in LOOKUPS:
             state["lookups"] |= nodes.lookup(name)(state)["lookups"]  # type: ignore[arg-type]

@@ -124,7 +124,31 @@ class PagerDutyScopeError(PagerDutyError):
     )
 
 
+class NameMatchError(PagerDutyNotFoundError):
+    """An unknown or ambiguous team, service, schedule, policy or user name; the message lists
+    the closest real names."""
+
+    default_hint = "Retry with one of the names or ids listed."
+
+
+class IncidentRefError(PagerDutyBadRequestError):
+    """Text that cannot be an incident reference."""
+
+    default_hint = (
+        "Give an incident number (12345 or #12345), an incident id (e.g. Q2K0YS1M3L1J3B) "
+        "or its web URL (https://<subdomain>.pagerduty.com/incidents/<id>)."
+    )
+
+
+class TimeRangeError(PagerDutyBadRequestError):
+    """A time range that cannot be used (unreadable, inverted, in the future, too long)."""
+
+    default_hint = "Fix time_range (or since/until) and try again."
+
+
 __all__ = [
+    "IncidentRefError",
+    "NameMatchError",
     "PagerDutyAuthError",
     "PagerDutyBadRequestError",
     "PagerDutyConfigError",
@@ -138,4 +162,5 @@ __all__ = [
     "PagerDutyReadOnlyError",
     "PagerDutyScopeError",
     "PagerDutyServerError",
+    "TimeRangeError",
 ]

@@ -231,10 +231,9 @@ async def serve_http(
     host: str = "127.0.0.1",
     port: int = 8000,
     token: str | None = None,
-    announce: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
 ) -> None:
-    """Serve streamable HTTP at http://host:port/mcp until interrupted; ``announce`` hears
-    the URL once the port is bound (port 0 picks a free one)."""
+    """Serve streamable HTTP at http://host:port/mcp until interrupted; the URL goes to stderr
+    once the port is bound (port 0 picks a free one)."""
     app = http_app(toolkit, host=host, token=token)
     family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -243,9 +242,11 @@ async def serve_http(
     sock.listen(128)  # connections queue from now on, so the announced URL works at once
     bound = sock.getsockname()[1]
     shown = f"[{host.strip('[]')}]" if family == socket.AF_INET6 else host
-    announce(
+    print(
         f"pd_toolkit MCP server (streamable HTTP) at http://{shown}:{bound}{HTTP_PATH}"
-        + (" (Authorization: Bearer <token> required)" if token else "")
+        + (" (Authorization: Bearer <token> required)" if token else ""),
+        file=sys.stderr,
+        flush=True,
     )
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
     await uvicorn.Server(config).serve(sockets=[sock])

@@ -15,9 +15,15 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from pd_toolkit.errors import PagerDutyError, PagerDutyNotFoundError, PagerDutyScopeError
+from pd_toolkit.directory import KINDS, OBJECT_ID, Directory, Kind, match_name
+from pd_toolkit.errors import (
+    NameMatchError,
+    PagerDutyConfigError,
+    PagerDutyError,
+    PagerDutyNotFoundError,
+    PagerDutyScopeError,
+)
 from pd_toolkit.models import Incident, Ref, Team
-from pd_toolkit.resolve import KINDS, OBJECT_ID, Kind, NameResolutionError, Resolver, match_name
 
 TEAMS_ENV = "PAGERDUTY_TEAMS"
 
@@ -47,13 +53,16 @@ def _describe(obj: Mapping[str, Any], kind: Kind) -> str:
 
 
 class TeamScope:
-    """The teams a toolkit may answer about, resolved to ids on first use (names through the
-    shared resolver, so its cached listings serve both)."""
+    """The teams a toolkit may answer about, looked up as ids on first use (names through the
+    shared directory, so its cached listings serve both)."""
 
-    def __init__(self, resolver: Resolver, teams: Sequence[str]) -> None:
+    def __init__(self, directory: Directory, teams: Sequence[str]) -> None:
         if not teams:
-            raise ValueError("a team scope needs at least one team name or id")
-        self.resolver = resolver
+            raise PagerDutyConfigError(
+                "A team scope needs at least one team name or id",
+                hint="Give teams= / PAGERDUTY_TEAMS some team names or ids, or no scope at all.",
+            )
+        self.directory = directory
         self.names = list(teams)
         self._teams: list[Team] | None = None
         self._lock = threading.Lock()
@@ -64,9 +73,12 @@ class TeamScope:
         with self._lock:
             if self._teams is None:
                 try:
-                    self._teams = [self.resolver.team(name) for name in self.names]
-                except NameResolutionError as exc:
-                    raise NameResolutionError(
+                    self._teams = [
+                        Team.model_validate(self.directory.find("team", name))
+                        for name in self.names
+                    ]
+                except NameMatchError as exc:
+                    raise NameMatchError(
                         f"The team scope names a team PagerDuty does not know: {exc.message}",
                         hint="Fix teams= / PAGERDUTY_TEAMS.",
                     ) from None
@@ -100,8 +112,8 @@ class TeamScope:
         the objects inside, and a name that only an outside object has is refused by name."""
         text = name_or_id.strip()
         if not text:
-            raise NameResolutionError(f"Empty {KINDS[kind].label} name")
-        listing = self.resolver.listing(kind)
+            raise NameMatchError(f"Empty {KINDS[kind].label} name")
+        listing = self.directory.listing(kind)
         inside = [obj for obj in listing if _team_ids(obj, kind) & set(self.ids)]
         if OBJECT_ID.match(text):
             found = next((obj for obj in listing if obj.get("id") == text), None)
@@ -112,17 +124,17 @@ class TeamScope:
             return found
         try:
             return match_name(text, inside, kind)
-        except NameResolutionError as in_scope_error:
+        except NameMatchError as in_scope_error:
             try:
                 outside = match_name(text, listing, kind)
-            except NameResolutionError:
+            except NameMatchError:
                 raise in_scope_error from None
             raise self.refuse(_describe(outside, kind)) from None
 
     def _fetch(self, kind: Kind, object_id: str) -> dict[str, Any]:
         """One object by id (1 request), to learn its teams."""
         try:
-            body = self.resolver.client.get(f"{KINDS[kind].path}/{object_id}")
+            body = self.directory.client.get(f"{KINDS[kind].path}/{object_id}")
         except PagerDutyNotFoundError:
             raise PagerDutyNotFoundError(
                 f"No {KINDS[kind].label} {object_id} in this PagerDuty account"
@@ -135,7 +147,7 @@ class TeamScope:
     def service_inside(self, service_id: str | None) -> bool:
         """Whether a service (by id, from the cached listing) belongs to a team in scope."""
         found = next(
-            (s for s in self.resolver.listing("service") if s.get("id") == service_id), None
+            (s for s in self.directory.listing("service") if s.get("id") == service_id), None
         )
         return found is not None and bool(_team_ids(found, "service") & set(self.ids))
 

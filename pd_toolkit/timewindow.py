@@ -1,7 +1,7 @@
 """Human time ranges ("this week", "last 24 hours", "2026-11-01..2026-11-07") -> UTC windows.
 
 Calendar phrases (today, this week, this month...) follow the caller's time zone; the result is
-always a pair of aware UTC datetimes, resolved against an injectable ``now``.
+always a pair of aware UTC datetimes, measured from an injectable ``now``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator
 
+from pd_toolkit.errors import TimeRangeError
 from pd_toolkit.models import TimeWindow
 
 
@@ -57,10 +58,6 @@ _AGO = re.compile(r"^(\d+)\s*([a-z]+)\s+ago$")
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 LONGEST = timedelta(days=3660)
-
-
-class TimeRangeError(ValueError):
-    """A time range that cannot be used; the message says what to give instead."""
 
 
 def iso_utc(moment: datetime) -> str:
@@ -159,7 +156,7 @@ def _phrase(text: str, now: datetime, tz: tzinfo) -> tuple[datetime, datetime] |
     return (now - span, now) if span else None
 
 
-def resolve_window(
+def parse_window(
     time_range: str | None = None,
     since: str | None = None,
     until: str | None = None,

@@ -10,7 +10,7 @@ from langchain_core.tools import BaseTool, BaseToolkit
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator
 
 from pd_toolkit.client import PagerDutyClient
-from pd_toolkit.resolve import Resolver
+from pd_toolkit.directory import Directory
 from pd_toolkit.scope import TeamScope, teams_from_env
 from pd_toolkit.timewindow import TimeZoneName
 from pd_toolkit.tools import TOOL_CLASSES
@@ -36,7 +36,7 @@ class PagerDutyToolkit(BaseToolkit):
     cache_ttl: float = 300.0
     incident_cache_ttl: float = 30.0
     teams: list[str] | None = Field(default=None, description="Team scope; None = no scope.")
-    _resolver: Resolver = PrivateAttr()
+    _directory: Directory = PrivateAttr()
     _scope: TeamScope | None = PrivateAttr(default=None)
 
     @field_validator("tools")
@@ -49,11 +49,11 @@ class PagerDutyToolkit(BaseToolkit):
         return value
 
     def model_post_init(self, context: Any, /) -> None:
-        self._resolver = Resolver(
+        self._directory = Directory(
             self.client, ttl=self.cache_ttl, incident_ttl=self.incident_cache_ttl
         )
         if self.teams:
-            self._scope = TeamScope(self._resolver, self.teams)
+            self._scope = TeamScope(self._directory, self.teams)
 
     @property
     def scope(self) -> TeamScope | None:
@@ -70,7 +70,7 @@ class PagerDutyToolkit(BaseToolkit):
     def get_tools(self) -> list[BaseTool]:
         shared = {
             "client": self.client,
-            "resolver": self._resolver,
+            "directory": self._directory,
             "time_zone": self.time_zone,
             "now": self.now,
             "scope": self._scope,

@@ -26,11 +26,13 @@ from pydantic import (
 )
 
 from pd_toolkit.client import PagerDutyClient
+from pd_toolkit.directory import Directory, Kind
 from pd_toolkit.errors import (
     PagerDutyError,
     PagerDutyForbiddenError,
     PagerDutyNotFoundError,
     PagerDutyPlanError,
+    TimeRangeError,
 )
 from pd_toolkit.history import SimilarIncidents, find_similar_incidents
 from pd_toolkit.models import (
@@ -66,15 +68,8 @@ from pd_toolkit.render import (
     render_similar_incidents,
     render_timeline,
 )
-from pd_toolkit.resolve import Kind, Resolver
 from pd_toolkit.scope import TeamScope
-from pd_toolkit.timewindow import (
-    TimeRangeError,
-    TimeZoneName,
-    iso_utc,
-    parse_instant,
-    resolve_window,
-)
+from pd_toolkit.timewindow import TimeZoneName, iso_utc, parse_instant, parse_window
 
 logger = logging.getLogger("pd_toolkit.tools")
 
@@ -131,17 +126,20 @@ class _Args(BaseModel):
 
 class PagerDutyTool(BaseTool):
     """Base of every pd_toolkit tool: shared client (from the environment when none is given),
-    resolver (name cache), team scope and clock; every failure becomes a ToolException whose
+    directory (name cache), team scope and clock; every failure becomes a ToolException whose
     text says what happened and what to do. Names and incidents are looked up through
     ``find_*``, which apply the team scope."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     client: PagerDutyClient = Field(default_factory=PagerDutyClient.from_env, exclude=True)
-    resolver: Resolver = Field(default_factory=lambda data: Resolver(data["client"]), exclude=True)
+    directory: Directory = Field(
+        default_factory=lambda data: Directory(data["client"]), exclude=True
+    )
     scope: TeamScope | None = Field(default=None, exclude=True)
     time_zone: TimeZoneName = "UTC"
     now: Callable[[], datetime] | None = Field(default=None, exclude=True)
+    args_schema: type[BaseModel] = _Args
     response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
     handle_tool_error: bool = True
     handle_validation_error: Callable[[ValidationError], str] = format_validation_error
@@ -156,8 +154,10 @@ class PagerDutyTool(BaseTool):
     def _run(self, **kwargs: Any) -> tuple[str, BaseModel]:
         kwargs.pop("run_manager", None)
         try:
-            return self.answer(**kwargs)
-        except (PagerDutyError, TimeRangeError) as exc:
+            # LangChain passes only the arguments the caller gave: the args model fills in the
+            # rest, so each default is declared once, in the args model.
+            return self.answer(self.args_schema.model_validate(kwargs))
+        except PagerDutyError as exc:
             raise ToolException(str(exc)) from exc
         except Exception as exc:
             logger.exception("%s failed unexpectedly", self.name)
@@ -166,15 +166,16 @@ class PagerDutyTool(BaseTool):
                 "have answered in an unexpected shape; try again or use another tool."
             ) from exc
 
-    def answer(self, **kwargs: Any) -> tuple[str, BaseModel]:
-        """(content, artifact) for validated arguments; raises PagerDutyError on failure."""
+    def answer(self, args: Any) -> tuple[str, BaseModel]:
+        """(content, artifact) for the validated arguments (an instance of ``args_schema``);
+        raises PagerDutyError on failure."""
         raise NotImplementedError
 
     def _find(self, kind: Kind, name_or_id: str) -> dict[str, Any]:
         return (
             self.scope.find(kind, name_or_id)
             if self.scope
-            else self.resolver.find(kind, name_or_id)
+            else self.directory.find(kind, name_or_id)
         )
 
     def find_team(self, name_or_id: str) -> Ref:
@@ -191,7 +192,7 @@ class PagerDutyTool(BaseTool):
 
     def find_incident(self, ref: str) -> Incident:
         """The incident (cached briefly); outside the team scope, a PagerDutyScopeError."""
-        found = self.resolver.incident(ref)
+        found = self.directory.incident(ref)
         return self.scope.check_incident(found) if self.scope else found
 
     def window(
@@ -201,9 +202,7 @@ class PagerDutyTool(BaseTool):
         until: str | None,
         default: timedelta | None = None,
     ) -> TimeWindow | None:
-        return resolve_window(
-            time_range, since, until, now=self.clock(), tz=self.tz, default=default
-        )
+        return parse_window(time_range, since, until, now=self.clock(), tz=self.tz, default=default)
 
 
 # -- incidents ------------------------------------------------------------------------------
@@ -242,28 +241,17 @@ class ListIncidentsTool(PagerDutyTool):
     )
     args_schema: type[BaseModel] = ListIncidentsArgs
 
-    def answer(
-        self,
-        statuses: list[str] | None = None,
-        service: str | None = None,
-        team: str | None = None,
-        urgency: str | None = None,
-        time_range: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        limit: int = 20,
-        sort: str = "newest",
-    ) -> tuple[str, IncidentList]:
-        window = self.window(time_range, since, until)
-        wanted = set(statuses or (["all"] if window else ["open"]))
+    def answer(self, args: ListIncidentsArgs) -> tuple[str, IncidentList]:
+        window = self.window(args.time_range, args.since, args.until)
+        wanted = set(args.statuses or (["all"] if window else ["open"]))
         expanded: list[str] = []
         if "all" not in wanted:
             opened = set(OPEN_STATUSES) if "open" in wanted else set()
             expanded = sorted(opened | (wanted & {"triggered", "acknowledged", "resolved"}))
         params: dict[str, Any] = {
-            "limit": limit,
+            "limit": args.limit,
             "total": "true",
-            "sort_by": "created_at:desc" if sort == "newest" else "created_at:asc",
+            "sort_by": "created_at:desc" if args.sort == "newest" else "created_at:asc",
         }
         filters = {"statuses": ",".join(expanded) or "all"}
         if expanded:
@@ -279,20 +267,20 @@ class ListIncidentsTool(PagerDutyTool):
                     "give a shorter time_range"
                 )
             params |= {"since": iso_utc(window.since), "until": iso_utc(window.until)}
-        if service:
-            found = self.find_service(service)
+        if args.service:
+            found = self.find_service(args.service)
             params["service_ids[]"] = [found.id]
             filters["service"] = ref(found)
-        if team:
-            found_team = self.find_team(team)
+        if args.team:
+            found_team = self.find_team(args.team)
             params["team_ids[]"] = [found_team.id]
             filters["team"] = ref(found_team)
-        elif self.scope and not service:
+        elif self.scope and not args.service:
             params["team_ids[]"] = self.scope.ids
             filters["team scope"] = self.scope.label
-        if urgency:
-            params["urgencies[]"] = [urgency]
-            filters["urgency"] = urgency
+        if args.urgency:
+            params["urgencies[]"] = [args.urgency]
+            filters["urgency"] = args.urgency
         body = self.client.get("/incidents", params)
         result = IncidentList(
             items=[Incident.model_validate(i) for i in body.get("incidents") or []],
@@ -300,7 +288,7 @@ class ListIncidentsTool(PagerDutyTool):
             window=window,
             filters=filters,
         )
-        self.resolver.remember_incidents(result.items)
+        self.directory.remember_incidents(result.items)
         return render_incident_list(result, self.tz), result
 
 
@@ -318,8 +306,8 @@ class GetIncidentTool(PagerDutyTool):
     )
     args_schema: type[BaseModel] = IncidentArgs
 
-    def answer(self, incident: str) -> tuple[str, Incident]:
-        found = self.find_incident(incident)
+    def answer(self, args: IncidentArgs) -> tuple[str, Incident]:
+        found = self.find_incident(args.incident)
         return render_incident(found, self.tz), found
 
 
@@ -334,8 +322,8 @@ class GetIncidentTimelineTool(PagerDutyTool):
     )
     args_schema: type[BaseModel] = IncidentArgs
 
-    def answer(self, incident: str) -> tuple[str, IncidentTimeline]:
-        found = self.find_incident(incident)
+    def answer(self, args: IncidentArgs) -> tuple[str, IncidentTimeline]:
+        found = self.find_incident(args.incident)
         entries = list(
             self.client.iter_all(
                 f"/incidents/{found.id}/log_entries",
@@ -376,14 +364,14 @@ class GetIncidentAlertsTool(PagerDutyTool):
     )
     args_schema: type[BaseModel] = IncidentAlertsArgs
 
-    def answer(self, incident: str, limit: int = 10) -> tuple[str, IncidentAlerts]:
+    def answer(self, args: IncidentAlertsArgs) -> tuple[str, IncidentAlerts]:
         if self.scope:  # the incident's teams decide: fetch it (cached briefly)
-            found: Incident | None = self.find_incident(incident)
+            found: Incident | None = self.find_incident(args.incident)
             incident_id = str(found.id)
         else:
-            incident_id, found = self.resolver.incident_id(incident)
+            incident_id, found = self.directory.incident_id(args.incident)
         body = self.client.get(
-            f"/incidents/{incident_id}/alerts", {"limit": limit, "total": "true"}
+            f"/incidents/{incident_id}/alerts", {"limit": args.limit, "total": "true"}
         )
         alerts = [Alert.model_validate(a) for a in body.get("alerts") or []]
         if found is None:
@@ -435,23 +423,16 @@ class GetOnCallTool(PagerDutyTool):
     )
     args_schema: type[BaseModel] = OnCallArgs
 
-    def answer(
-        self,
-        team: str | None = None,
-        service: str | None = None,
-        schedule: str | None = None,
-        escalation_policy: str | None = None,
-        at: str | None = None,
-    ) -> tuple[str, OnCallReport]:
+    def answer(self, args: OnCallArgs) -> tuple[str, OnCallReport]:
         params: dict[str, Any] = {"limit": 100, "total": "true"}
         policies: list[Ref] = []
         target = "the whole account"
-        if team:
-            found = self.find_team(team)
+        if args.team:
+            found = self.find_team(args.team)
             policies = self._team_policies(found)
             target = f"team {ref(found)}"
-        elif service:
-            found_service = self._service_with_policy(service)
+        elif args.service:
+            found_service = self._service_with_policy(args.service)
             target = f"service {ref(found_service)}"
             policies = [found_service.escalation_policy] if found_service.escalation_policy else []
             if not policies:
@@ -460,12 +441,12 @@ class GetOnCallTool(PagerDutyTool):
                     "on call for it",
                     hint="Ask by team or schedule instead.",
                 )
-        elif escalation_policy:
-            found_policy = self.find_policy(escalation_policy)
+        elif args.escalation_policy:
+            found_policy = self.find_policy(args.escalation_policy)
             policies = [found_policy]
             target = f"escalation policy {ref(found_policy)}"
-        elif schedule:
-            found_schedule = self.find_schedule(schedule)
+        elif args.schedule:
+            found_schedule = self.find_schedule(args.schedule)
             params["schedule_ids[]"] = [found_schedule.id]
             target = f"schedule {ref(found_schedule)}"
         elif self.scope:
@@ -473,7 +454,7 @@ class GetOnCallTool(PagerDutyTool):
             target = f"the team scope {self.scope.label}"
         if policies:
             params["escalation_policy_ids[]"] = [p.id for p in policies]
-        moment = parse_instant(at, now=self.clock(), tz=self.tz) if at else None
+        moment = parse_instant(args.at, now=self.clock(), tz=self.tz) if args.at else None
         if moment:
             params |= {"since": iso_utc(moment), "until": iso_utc(moment + timedelta(minutes=1))}
         body = self.client.get("/oncalls", params)
@@ -490,13 +471,13 @@ class GetOnCallTool(PagerDutyTool):
         """A team's escalation policies, else those of the services it owns (cached)."""
         policies = [
             Ref.model_validate(p)
-            for p in self.resolver.listing("escalation_policy")
+            for p in self.directory.listing("escalation_policy")
             if any(t.get("id") == team.id for t in p.get("teams") or [])
         ]
         if not policies:
             owned = [
                 Service.model_validate(s)
-                for s in self.resolver.listing("service")
+                for s in self.directory.listing("service")
                 if any(t.get("id") == team.id for t in s.get("teams") or [])
             ]
             unique = {
@@ -558,10 +539,10 @@ class GetServiceStatusTool(PagerDutyTool):
     )
     args_schema: type[BaseModel] = ServiceStatusArgs
 
-    def answer(self, service: str | None = None) -> tuple[str, ServiceStatus | ServicesOverview]:
-        if not service:
+    def answer(self, args: ServiceStatusArgs) -> tuple[str, ServiceStatus | ServicesOverview]:
+        if not args.service:
             return self._overview()
-        service_id = self.find_service(service).id
+        service_id = self.find_service(args.service).id
         body = self.client.get(f"/services/{service_id}", {"include[]": ["escalation_policies"]})
         found = Service.model_validate(body.get("service") or {})
         policy: EscalationPolicy | None = found.escalation_policy
@@ -656,24 +637,17 @@ class ListRecentChangesTool(PagerDutyTool):
     )
     args_schema: type[BaseModel] = RecentChangesArgs
 
-    def answer(
-        self,
-        incident: str | None = None,
-        service: str | None = None,
-        time_range: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        limit: int = 20,
-    ) -> tuple[str, ChangeList]:
-        page = {"limit": limit, "total": "true"}
-        if incident:
-            return self._for_incident(incident, self.window(time_range, since, until), page)
-        window = self.window(time_range, since, until, default=CHANGE_LOOKBACK)
+    def answer(self, args: RecentChangesArgs) -> tuple[str, ChangeList]:
+        page = {"limit": args.limit, "total": "true"}
+        if args.incident:
+            window = self.window(args.time_range, args.since, args.until)
+            return self._for_incident(args.incident, window, page)
+        window = self.window(args.time_range, args.since, args.until, default=CHANGE_LOOKBACK)
         assert window is not None  # a default was given
         page |= {"since": iso_utc(window.since), "until": iso_utc(window.until)}
         where = "the whole account"
-        if service:
-            found = self.find_service(service)
+        if args.service:
+            found = self.find_service(args.service)
             body = self.client.get(f"/services/{found.id}/change_events", page)
             scope: Ref | None = found
         else:
@@ -789,32 +763,23 @@ class FindSimilarIncidentsTool(PagerDutyTool):
     )
     args_schema: type[BaseModel] = SimilarIncidentsArgs
 
-    def answer(
-        self,
-        incident: str | None = None,
-        text: str | None = None,
-        service: str | None = None,
-        team: str | None = None,
-        all_services: bool = False,
-        window_days: int = 180,
-        limit: int = 5,
-    ) -> tuple[str, SimilarIncidents]:
-        found = self.find_incident(incident) if incident else None
-        service_ids = [str(self.find_service(service).id)] if service else []
-        team_ids = [str(self.find_team(team).id)] if team else []
+    def answer(self, args: SimilarIncidentsArgs) -> tuple[str, SimilarIncidents]:
+        found = self.find_incident(args.incident) if args.incident else None
+        service_ids = [str(self.find_service(args.service).id)] if args.service else []
+        team_ids = [str(self.find_team(args.team).id)] if args.team else []
         if self.scope and not team_ids:  # searched only within the scope's teams
             team_ids = self.scope.ids
-            if found and found.service and not (service_ids or all_services):
+            if found and found.service and not (service_ids or args.all_services):
                 service_ids = [str(found.service.id)]  # still the incident's own service
         result = find_similar_incidents(
             self.client,
             found.model_dump(mode="json", exclude_none=True) if found else None,
-            text=None if found else text,
+            text=None if found else args.text,
             service_ids=service_ids,
             team_ids=team_ids,
-            all_services=all_services,
-            window_days=window_days,
-            limit=limit,
+            all_services=args.all_services,
+            window_days=args.window_days,
+            limit=args.limit,
             now=self.clock(),
         )
         return render_similar_incidents(result, self.tz), result

@@ -168,7 +168,7 @@ def test_unknown_incident_renders_what_failed_and_what_to_do(sandbox: Any) -> No
     assert "## Suggested next steps" in state["brief"]
 
 
-def test_a_refused_key_fails_resolve_without_raising(sandbox: Any) -> None:
+def test_a_refused_key_fails_find_incident_without_raising(sandbox: Any) -> None:
     client = PagerDutyClient(api_key="not-a-valid-key-000", base_url=sandbox.base_url)
     state = build_graph(client, now=FIXED_NOW).invoke({})
     assert state["target"] is None
@@ -221,9 +221,9 @@ def test_graph_shape() -> None:
     client = PagerDutyClient(api_key="unused-key-for-shape", base_url="http://127.0.0.1:9")
     drawn = build_graph(client).get_graph()
     edges = {(e.source, e.target) for e in drawn.edges}
-    assert {("resolve_incident", n) for n in LOOKUPS} <= edges
+    assert {("find_incident", n) for n in LOOKUPS} <= edges
     assert {(n, "assemble_brief") for n in LOOKUPS} <= edges
-    assert ("resolve_incident", "assemble_brief") in edges
+    assert ("find_incident", "assemble_brief") in edges
     assert ("assemble_brief", "__end__") in edges
 
 
@@ -271,7 +271,7 @@ def test_cli_sandbox_prints_progress_then_the_brief(
     assert main(["--sandbox", "--service", "checkout"]) == 0
     out, err = capsys.readouterr()
     progress = [line.split()[1] for line in err.splitlines() if line[:3] in ("ok ", "!! ")]
-    assert progress[0] == "resolve_incident" and progress[-1] == "assemble_brief"
+    assert progress[0] == "find_incident" and progress[-1] == "assemble_brief"
     assert sorted(progress[1:-1]) == sorted(LOOKUPS)
     assert re.search(r"ok similar_history\s+\d+\.\d\ds\s+\d+ requests", err)
     assert out.startswith("# Incident #") and "## Data gaps" in out

@@ -116,7 +116,7 @@ def test_the_on_call_example_is_what_the_tool_answers() -> None:
 
 
 def test_the_relative_ranges_listed_are_the_ones_accepted() -> None:
-    from pd_toolkit.timewindow import resolve_window
+    from pd_toolkit.timewindow import parse_window
 
     listed = re.search(r"Relative ranges: (.*?); or", README, re.S)
     assert listed is not None
@@ -125,4 +125,4 @@ def test_the_relative_ranges_listed_are_the_ones_accepted() -> None:
         example = phrase.replace("N hours|days|weeks", "3 weeks").replace(
             "ISO..ISO", "2026-11-01..2026-11-07"
         )
-        assert resolve_window(example, None, None, now=now, tz=UTC) is not None, phrase
+        assert parse_window(example, None, None, now=now, tz=UTC) is not None, phrase

@@ -1,4 +1,4 @@
-"""Time ranges resolve against a fixed clock; calendar phrases follow the time zone."""
+"""Time ranges are read against a fixed clock; calendar phrases follow the time zone."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from conftest import FIXED_NOW  # Wed 2026-11-18 09:30 UTC
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pd_toolkit.timewindow import TimeRangeError, parse_instant, resolve_window
+from pd_toolkit.errors import PagerDutyError, TimeRangeError
+from pd_toolkit.timewindow import parse_instant, parse_window
 
 
 def window(text: str, tz: str = "UTC") -> tuple[datetime, datetime]:
-    result = resolve_window(text, now=FIXED_NOW, tz=ZoneInfo(tz))
+    result = parse_window(text, now=FIXED_NOW, tz=ZoneInfo(tz))
     assert result is not None
     return result.since, result.until
 
@@ -66,23 +67,23 @@ def test_today_in_a_zone_east_of_utc() -> None:
 
 
 def test_since_until_and_defaults() -> None:
-    got = resolve_window(since="2026-11-17T00:00:00Z", now=FIXED_NOW)
+    got = parse_window(since="2026-11-17T00:00:00Z", now=FIXED_NOW)
     assert got is not None and (got.since, got.until) == (
         datetime(2026, 11, 17, tzinfo=UTC),
         FIXED_NOW,
     )
-    only_until = resolve_window(until="2026-11-10", now=FIXED_NOW)
+    only_until = parse_window(until="2026-11-10", now=FIXED_NOW)
     assert only_until is not None
     assert only_until.until == datetime(2026, 11, 11, tzinfo=UTC)
     assert only_until.since == only_until.until - timedelta(days=30)
-    assert resolve_window(now=FIXED_NOW) is None
-    default = resolve_window(now=FIXED_NOW, default=timedelta(hours=24))
+    assert parse_window(now=FIXED_NOW) is None
+    default = parse_window(now=FIXED_NOW, default=timedelta(hours=24))
     assert default is not None and default.since == FIXED_NOW - timedelta(hours=24)
     assert "default" in default.label
 
 
 def test_future_until_is_capped_at_now() -> None:
-    got = resolve_window("2026-11-17..2026-12-31", now=FIXED_NOW)
+    got = parse_window("2026-11-17..2026-12-31", now=FIXED_NOW)
     assert got is not None and got.until == FIXED_NOW
 
 
@@ -99,8 +100,10 @@ def test_future_until_is_capped_at_now() -> None:
     ],
 )
 def test_precise_errors(kwargs: dict[str, str], message: str) -> None:
-    with pytest.raises(TimeRangeError, match=message):
-        resolve_window(**kwargs, now=FIXED_NOW)
+    with pytest.raises(TimeRangeError, match=message) as caught:
+        parse_window(**kwargs, now=FIXED_NOW)
+    assert isinstance(caught.value, PagerDutyError)  # one family for callers to catch
+    assert str(caught.value).endswith(TimeRangeError.default_hint)
 
 
 def test_parse_instant_forms() -> None:
@@ -113,7 +116,7 @@ def test_parse_instant_forms() -> None:
 
 @given(st.integers(min_value=1, max_value=1000), st.sampled_from(["hours", "days", "minutes"]))
 def test_last_n_units_always_ends_now_and_is_ordered(amount: int, unit: str) -> None:
-    got = resolve_window(f"last {amount} {unit}", now=FIXED_NOW)
+    got = parse_window(f"last {amount} {unit}", now=FIXED_NOW)
     assert got is not None
     assert got.until == FIXED_NOW
     assert got.until - got.since == timedelta(**{unit: amount})

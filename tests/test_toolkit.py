@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -9,11 +10,12 @@ from datetime import UTC, datetime
 import pytest
 import yaml
 from conftest import CONTRACT_TOOLS, FIXED_NOW, REDACTED, ROOT
-from pydantic import ValidationError
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import BaseModel, ValidationError
 
 from pd_toolkit import PagerDutyClient, PagerDutyToolkit
 from pd_toolkit.sandbox import Sandbox
-from pd_toolkit.tools import PagerDutyTool
+from pd_toolkit.tools import ListIncidentsArgs, PagerDutyTool
 
 SECRET = "unit-test-secret-key-0123456789"
 
@@ -37,7 +39,7 @@ def test_get_tools_returns_the_contract_tools(client: PagerDutyClient) -> None:
 def test_tools_share_one_name_cache_and_clock(client: PagerDutyClient) -> None:
     tools = PagerDutyToolkit(client=client, now=lambda: FIXED_NOW).get_tools()
     assert all(isinstance(t, PagerDutyTool) for t in tools)
-    assert len({id(t.resolver) for t in tools}) == 1  # type: ignore[attr-defined]
+    assert len({id(t.directory) for t in tools}) == 1  # type: ignore[attr-defined]
     assert {t.clock() for t in tools} == {FIXED_NOW}  # type: ignore[attr-defined]
 
 
@@ -97,3 +99,26 @@ def test_the_library_does_not_import_langgraph() -> None:
         "sys.exit(any(m.startswith('langgraph') for m in sys.modules))"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_the_schemas_the_model_sees_stay_the_same(client: PagerDutyClient) -> None:
+    """Each tool's OpenAI tool format (name, description, argument JSON schema) matches the
+    snapshot in tests/data/tool_schemas.json; a change to it is a change to the contract."""
+    expected = json.loads((ROOT / "tests/data/tool_schemas.json").read_text())
+    tools = PagerDutyToolkit(client=client).get_tools()
+    assert {tool.name: convert_to_openai_tool(tool) for tool in tools} == expected
+
+
+def test_an_omitted_argument_takes_the_args_model_default(client: PagerDutyClient) -> None:
+    """answer() receives the validated args model, defaults filled in from one place."""
+    received: list[BaseModel] = []
+    tool = PagerDutyToolkit(client=client).get_tools()[0]
+
+    def answer(args: BaseModel) -> tuple[str, BaseModel]:
+        received.append(args)
+        return "ok", args
+
+    object.__setattr__(tool, "answer", answer)
+    tool.invoke({"service": "checkout"})
+    assert received == [ListIncidentsArgs(service="checkout")]
+    assert received[0].limit == ListIncidentsArgs.model_fields["limit"].default == 20

@@ -20,10 +20,10 @@ from langgraph.store.base import BaseStore
 from langgraph.store.memory import InMemoryStore
 
 
-def default_state_location(environ: dict[str, str] | None = None) -> str:
+def default_state_location() -> str:
     """PD_TOOLKIT_RESPONDER_STATE; else PD_TOOLKIT_STORE when it is a PostgreSQL URL (shared
     work); else ``${XDG_STATE_HOME:-~/.local/state}/pd_toolkit/responder.db``."""
-    env = os.environ if environ is None else environ
+    env = os.environ
     if env.get("PD_TOOLKIT_RESPONDER_STATE"):
         return env["PD_TOOLKIT_RESPONDER_STATE"]
     if env.get("PD_TOOLKIT_STORE", "").startswith("postgres"):

@@ -1,4 +1,5 @@
-"""Name and incident-reference resolution: tolerant matching, precise errors, a TTL cache."""
+"""The directory: names and incident references -> objects; tolerant matching, precise errors,
+a TTL cache."""
 
 from __future__ import annotations
 
@@ -7,14 +8,8 @@ from typing import Any
 
 import pytest
 
-from pd_toolkit.errors import PagerDutyNotFoundError
-from pd_toolkit.resolve import (
-    IncidentRefError,
-    NameResolutionError,
-    Resolver,
-    match_name,
-    parse_incident_ref,
-)
+from pd_toolkit.directory import Directory, match_name, parse_incident_ref
+from pd_toolkit.errors import IncidentRefError, NameMatchError, PagerDutyNotFoundError
 
 TEAMS = [
     {"id": "PTEAM01", "name": "Payments"},
@@ -86,7 +81,7 @@ def test_tolerant_matching(kind: str, name: str, expected: str) -> None:
 
 
 def test_ambiguous_name_lists_the_candidates() -> None:
-    with pytest.raises(NameResolutionError) as caught:
+    with pytest.raises(NameMatchError) as caught:
         match_name("payments", SERVICES, "service")
     text = str(caught.value)
     assert "matches 2 service names" in text
@@ -95,7 +90,7 @@ def test_ambiguous_name_lists_the_candidates() -> None:
 
 
 def test_unknown_name_lists_the_closest_real_names() -> None:
-    with pytest.raises(NameResolutionError) as caught:
+    with pytest.raises(NameMatchError) as caught:
         match_name("paymnets", TEAMS, "team")
     text = str(caught.value)
     assert "No team named 'paymnets'" in text
@@ -104,31 +99,31 @@ def test_unknown_name_lists_the_closest_real_names() -> None:
 
 
 def test_unknown_name_without_close_matches_lists_known_names() -> None:
-    with pytest.raises(NameResolutionError, match=r"known: .*Mobile Apps"):
+    with pytest.raises(NameMatchError, match=r"known: .*Mobile Apps"):
         match_name("zzzz", TEAMS, "team")
 
 
 def test_listing_is_cached_for_the_ttl() -> None:
     client, clock = FakeClient(), Clock()
-    resolver = Resolver(client, ttl=300, clock=clock)  # type: ignore[arg-type]
-    assert resolver.team("payments").id == "PTEAM01"
-    assert resolver.team("search").name == "Search"
+    directory = Directory(client, ttl=300, clock=clock)  # type: ignore[arg-type]
+    assert directory.find("team", "payments")["id"] == "PTEAM01"
+    assert directory.find("team", "search")["name"] == "Search"
     assert client.request_count == 1
     clock.now = 299
-    resolver.team("platform")
+    directory.find("team", "platform")
     assert client.request_count == 1
     clock.now = 301
-    resolver.team("platform")
+    directory.find("team", "platform")
     assert client.request_count == 2
 
 
 def test_ids_pass_through_without_requests() -> None:
     client = FakeClient()
-    resolver = Resolver(client)  # type: ignore[arg-type]
-    assert resolver.service("PABC123").id == "PABC123"
+    directory = Directory(client)  # type: ignore[arg-type]
+    assert directory.find("service", "PABC123")["id"] == "PABC123"
     assert client.request_count == 0
-    resolver.listing("service")
-    assert resolver.service("PSVC001").name == "checkout"  # a cached id gains its name
+    directory.listing("service")
+    assert directory.find("service", "PSVC001")["name"] == "checkout"  # a cached id gains its name
     assert client.request_count == 1
 
 
@@ -171,19 +166,19 @@ def test_bad_incident_refs_are_precise(ref: str, message: str) -> None:
 
 def test_incident_lookup_and_not_found() -> None:
     client = FakeClient()
-    resolver = Resolver(client)  # type: ignore[arg-type]
-    assert resolver.incident("#1234").id == "Q0INCIDENT0001"
-    assert resolver.incident_id("Q0INCIDENT0001") == ("Q0INCIDENT0001", None)
+    directory = Directory(client)  # type: ignore[arg-type]
+    assert directory.incident("#1234").id == "Q0INCIDENT0001"
+    assert directory.incident_id("Q0INCIDENT0001") == ("Q0INCIDENT0001", None)
     assert client.request_count == 1
     with pytest.raises(PagerDutyNotFoundError, match="No incident #999 in this PagerDuty"):
-        resolver.incident("999")
+        directory.incident("999")
 
 
-def test_every_kind_resolves_to_its_model() -> None:
-    resolver = Resolver(FakeClient())  # type: ignore[arg-type]
-    assert resolver.user("ann").email == "ann@example.com"
-    assert resolver.team("Search").id == "PTEAM03"
-    assert resolver.service("checkout worker").id == "PSVC002"
+def test_every_kind_is_found_by_name() -> None:
+    directory = Directory(FakeClient())  # type: ignore[arg-type]
+    assert directory.find("user", "ann")["email"] == "ann@example.com"
+    assert directory.find("team", "Search")["id"] == "PTEAM03"
+    assert directory.find("service", "checkout worker")["id"] == "PSVC002"
 
 
 def test_incident_is_fetched_once_within_its_ttl_and_again_after() -> None:
@@ -197,10 +192,10 @@ def test_incident_is_fetched_once_within_its_ttl_and_again_after() -> None:
             CountingClient.calls += 1
             return body
 
-    resolver = Resolver(CountingClient(), incident_ttl=30, clock=lambda: clock["now"])  # type: ignore[arg-type]
-    assert resolver.incident("#42").id == "Q1ABCDEFGHIJKL"
-    assert resolver.incident("Q1ABCDEFGHIJKL").incident_number == 42
+    directory = Directory(CountingClient(), incident_ttl=30, clock=lambda: clock["now"])  # type: ignore[arg-type]
+    assert directory.incident("#42").id == "Q1ABCDEFGHIJKL"
+    assert directory.incident("Q1ABCDEFGHIJKL").incident_number == 42
     assert CountingClient.calls == 1
     clock["now"] = 31.0
-    resolver.incident(42)
+    directory.incident(42)
     assert CountingClient.calls == 2

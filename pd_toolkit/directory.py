@@ -1,7 +1,8 @@
-"""Names -> PagerDuty objects (teams, services, schedules, escalation policies, users), and
-incident references ("#12345", "12345", an id, a web URL) -> incidents.
+"""The account's directory: names -> PagerDuty objects (teams, services, schedules,
+escalation policies, users), and incident references ("#12345", "12345", an id, a web URL) ->
+incidents.
 
-Listings are cached per resolver for a short TTL so that a conversation does not re-list the
+Listings are cached per directory for a short TTL so that a conversation does not re-list the
 account on every tool call. Matching is case-insensitive and tolerant ("payments team" finds
 "Payments"); an unknown or ambiguous name raises an error listing the closest real names.
 """
@@ -18,11 +19,12 @@ from typing import Any, Literal
 
 from pd_toolkit.client import PagerDutyClient
 from pd_toolkit.errors import (
-    PagerDutyBadRequestError,
+    IncidentRefError,
+    NameMatchError,
     PagerDutyError,
     PagerDutyNotFoundError,
 )
-from pd_toolkit.models import EscalationPolicy, Incident, Schedule, Service, Team, User
+from pd_toolkit.models import Incident
 
 Kind = Literal["team", "service", "schedule", "escalation_policy", "user"]
 OBJECT_ID = re.compile(r"^P[A-Z0-9]{6}$")
@@ -61,21 +63,6 @@ KINDS: dict[Kind, _KindSpec] = {
 }
 
 
-class NameResolutionError(PagerDutyNotFoundError):
-    """An unknown or ambiguous name; the message lists the closest real names."""
-
-    default_hint = "Retry with one of the names or ids listed."
-
-
-class IncidentRefError(PagerDutyBadRequestError):
-    """Text that cannot be an incident reference."""
-
-    default_hint = (
-        "Give an incident number (12345 or #12345), an incident id (e.g. Q2K0YS1M3L1J3B) "
-        "or its web URL (https://<subdomain>.pagerduty.com/incidents/<id>)."
-    )
-
-
 def normalize(name: str) -> str:
     """Case-folded words: 'Payments-API ' -> 'payments api'."""
     return " ".join(re.sub(r"[^\w]+|_", " ", name.casefold()).split())
@@ -92,7 +79,7 @@ def _describe(obj: dict[str, Any]) -> str:
 
 
 def match_name(name: str, candidates: Sequence[dict[str, Any]], kind: Kind) -> dict[str, Any]:
-    """The one candidate ``name`` means; raises NameResolutionError when none or several do."""
+    """The one candidate ``name`` means; raises NameMatchError when none or several do."""
     spec = KINDS[kind]
     wanted, wanted_core = normalize(name), _core(name, spec.noise)
     named = [(c, str(c.get("name") or c.get("summary") or "")) for c in candidates]
@@ -109,7 +96,7 @@ def match_name(name: str, candidates: Sequence[dict[str, Any]], kind: Kind) -> d
         if hits:
             shown = ", ".join(_describe(c) for c in hits[:8])
             more = f" and {len(hits) - 8} more" if len(hits) > 8 else ""
-            raise NameResolutionError(
+            raise NameMatchError(
                 f"{name!r} matches {len(hits)} {spec.label} names: {shown}{more}",
                 hint=f"Retry with the exact {spec.label} name or its id.",
             )
@@ -127,7 +114,7 @@ def match_name(name: str, candidates: Sequence[dict[str, Any]], kind: Kind) -> d
         listed = "known: " + ", ".join(_describe(by_label[n]) for n in some)
     else:
         listed = f"the account has no {spec.label} this key can see"
-    raise NameResolutionError(
+    raise NameMatchError(
         f"No {spec.label} named {name!r} ({listed})",
         hint=f"Retry with one of these {spec.label} names or ids.",
     )
@@ -155,9 +142,10 @@ def parse_incident_ref(ref: str | int) -> str:
     raise IncidentRefError(f"{text!r} is not an incident number, id or URL")
 
 
-class Resolver:
-    """Resolves names and incident references through one client, caching listings for
-    ``ttl`` seconds (clock injectable for tests). Thread-safe; share one per conversation."""
+class Directory:
+    """Finds objects by name or id and incidents by reference through one client, caching
+    listings for ``ttl`` seconds (clock injectable for tests). Thread-safe; share one per
+    conversation."""
 
     def __init__(
         self,
@@ -191,7 +179,7 @@ class Resolver:
         cached listing, where it is returned as a bare reference."""
         text = name_or_id.strip()
         if not text:
-            raise NameResolutionError(f"Empty {KINDS[kind].label} name")
+            raise NameMatchError(f"Empty {KINDS[kind].label} name")
         cached = self._cache.get(kind)
         if OBJECT_ID.match(text):
             if cached:
@@ -200,21 +188,6 @@ class Resolver:
                     return known
             return {"id": text, "type": kind}
         return match_name(text, self.listing(kind), kind)
-
-    def team(self, name_or_id: str) -> Team:
-        return Team.model_validate(self.find("team", name_or_id))
-
-    def service(self, name_or_id: str) -> Service:
-        return Service.model_validate(self.find("service", name_or_id))
-
-    def schedule(self, name_or_id: str) -> Schedule:
-        return Schedule.model_validate(self.find("schedule", name_or_id))
-
-    def escalation_policy(self, name_or_id: str) -> EscalationPolicy:
-        return EscalationPolicy.model_validate(self.find("escalation_policy", name_or_id))
-
-    def user(self, name_or_id: str) -> User:
-        return User.model_validate(self.find("user", name_or_id))
 
     def incident(self, ref: str | int) -> Incident:
         """GET /incidents/{id or number} (1 request). The answer is reused for
