@@ -10,7 +10,7 @@ NOTEBOOK := notebooks/explore.ipynb
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,openai]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,openai,postgres]'
 	touch $(STAMP)
 
 demo: $(STAMP)

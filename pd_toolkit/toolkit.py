@@ -11,6 +11,7 @@ from pydantic import ConfigDict, Field, PrivateAttr, field_validator
 
 from pd_toolkit.client import PagerDutyClient
 from pd_toolkit.resolve import Resolver
+from pd_toolkit.store import IncidentStore, open_store
 from pd_toolkit.timewindow import TimeZoneName
 from pd_toolkit.tools import TOOL_CLASSES
 
@@ -21,7 +22,10 @@ class PagerDutyToolkit(BaseToolkit):
     ``time_zone`` sets where "today"/"this week" begin (IANA name, default UTC); ``now`` is
     an optional clock for tests; ``tools`` keeps only the named tools (a shorter list helps a
     model choose); ``cache_ttl`` is how long name listings are reused, in seconds;
-    ``incident_cache_ttl`` how long a fetched incident is reused (0 = always refetch).
+    ``incident_cache_ttl`` how long a fetched incident is reused (0 = always refetch);
+    ``store`` is where history is kept: None (``PD_TOOLKIT_STORE``, else the SQLite file under
+    ``${XDG_CACHE_HOME:-~/.cache}/pd_toolkit/``), ``"memory"``, a file path, a SQLAlchemy URL
+    (``postgresql+psycopg://...``) or an :class:`IncidentStore`.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -32,7 +36,9 @@ class PagerDutyToolkit(BaseToolkit):
     tools: list[str] | None = Field(default=None, description="Tool names to keep; None = all.")
     cache_ttl: float = 300.0
     incident_cache_ttl: float = 30.0
+    store: str | IncidentStore | None = None
     _resolver: Resolver = PrivateAttr()
+    _store: IncidentStore | None = PrivateAttr(default=None)
 
     @field_validator("tools")
     @classmethod
@@ -47,6 +53,8 @@ class PagerDutyToolkit(BaseToolkit):
         self._resolver = Resolver(
             self.client, ttl=self.cache_ttl, incident_ttl=self.incident_cache_ttl
         )
+        if self.store is not None:
+            self._store = open_store(self.store)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> PagerDutyToolkit:
@@ -59,6 +67,7 @@ class PagerDutyToolkit(BaseToolkit):
             "resolver": self._resolver,
             "time_zone": self.time_zone,
             "now": self.now,
+            "store": self._store,
         }
         tools: list[BaseTool] = [tool_class(**shared) for tool_class in TOOL_CLASSES]
         if self.tools is not None:

@@ -66,6 +66,7 @@ from pd_toolkit.render import (
     render_timeline,
 )
 from pd_toolkit.resolve import Resolver
+from pd_toolkit.store import IncidentStore
 from pd_toolkit.timewindow import (
     TimeRangeError,
     TimeZoneName,
@@ -137,6 +138,9 @@ class PagerDutyTool(BaseTool):
     resolver: Resolver = Field(default_factory=lambda data: Resolver(data["client"]), exclude=True)
     time_zone: TimeZoneName = "UTC"
     now: Callable[[], datetime] | None = Field(default=None, exclude=True)
+    store: IncidentStore | None = Field(
+        default=None, exclude=True, description="None: PD_TOOLKIT_STORE or the default file"
+    )
     response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
     handle_tool_error: bool = True
     handle_validation_error: Callable[[ValidationError], str] = format_validation_error
@@ -702,9 +706,10 @@ class SimilarIncidentsArgs(_Args):
 
 
 class FindSimilarIncidentsTool(PagerDutyTool):
-    """Cold: 1 request for the incident, 1 per 100 incidents of history, 1 for PagerDuty's
-    past_incidents and up to ``limit`` resolution lookups; a repeat search within the cache TTL
-    reuses all of it (0-1 requests)."""
+    """Empty store: 1 request for the incident, 1 per 100 incidents of history, 1 for
+    PagerDuty's past_incidents (once per account when the plan lacks it) and up to ``limit``
+    resolution lookups. Warm store: the incident, the delta since the last sync (none within
+    the cache TTL) and the resolutions of open or never-seen matches."""
 
     name: str = "pagerduty_find_similar_incidents"
     description: str = (
@@ -735,6 +740,7 @@ class FindSimilarIncidentsTool(PagerDutyTool):
             window_days=window_days,
             limit=limit,
             now=self.clock(),
+            store=self.store,
         )
         return render_similar_incidents(result, self.tz), result
 
