@@ -38,6 +38,7 @@ from agents.options import add_connection_options, open_client
 from agents.synthesis import Synthesis, synthesize
 from pd_toolkit import PagerDutyClient, PagerDutyToolkit
 from pd_toolkit.models import Incident, IncidentList
+from pd_toolkit.store import IncidentStore, open_store
 
 LOOKUPS = (
     "timeline",
@@ -134,12 +135,17 @@ class Investigation:
         *,
         now: datetime | Callable[[], datetime] | None = None,
         time_zone: str = "UTC",
+        store: str | IncidentStore | None = None,
     ) -> None:
         clock = (lambda: now) if isinstance(now, datetime) else now
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.tz = ZoneInfo(time_zone)
         self.client = client
-        toolkit = PagerDutyToolkit(client=client, now=clock, time_zone=time_zone)
+        # Open the store and derive the client's partition (a deliberately slow KDF) now,
+        # not inside the first investigation's history lookup.
+        self.store = open_store(store)
+        self.store.partition(client)
+        toolkit = PagerDutyToolkit(client=client, now=clock, time_zone=time_zone, store=self.store)
         self.tools: dict[str, BaseTool] = {tool.name: tool for tool in toolkit.get_tools()}
 
     def call(
@@ -283,15 +289,17 @@ def build_graph(
     *,
     now: datetime | Callable[[], datetime] | None = None,
     time_zone: str = "UTC",
+    store: str | IncidentStore | None = None,
 ) -> CompiledStateGraph:
     """The compiled investigation graph (no checkpointer).
 
     ``model``: any LangChain chat model for the optional assessment, or None. ``now``: a fixed
     datetime or a clock, passed to the toolkit (for reproducible runs on the sandbox).
     ``time_zone``: IANA zone for "this week" in the tools and the times in the brief.
-    Each lookup records the requests it sent (``client.count_requests``).
+    ``store``: where history is kept (see :class:`PagerDutyToolkit`; None = ``PD_TOOLKIT_STORE``
+    or the default file). Each lookup records the requests it sent (``client.count_requests``).
     """
-    nodes = Investigation(client, now=now, time_zone=time_zone)
+    nodes = Investigation(client, now=now, time_zone=time_zone, store=store)
     builder = StateGraph(InvestigationState, input_schema=InvestigationInput)
     builder.add_node("resolve_incident", nodes.resolve_incident)
     builder.add_edge(START, "resolve_incident")

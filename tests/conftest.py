@@ -35,6 +35,16 @@ CONTRACT_TOOLS = [
 ]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_default_store() -> Iterator[None]:
+    """Session- and module-scoped fixtures get an in-memory store, never ~/.cache."""
+    from pd_toolkit.store import ENV_VAR
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(ENV_VAR, "memory")
+        yield
+
+
 @pytest.fixture(autouse=True)
 def isolated_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Each test gets an empty store file of its own (nothing reaches ~/.cache, and request
