@@ -27,6 +27,7 @@ from .rotation import Layer, render, shifts, user_at
 API = "https://api.pagerduty.com"
 WEB = "https://sandbox.pagerduty.com"
 HISTORY_DAYS = 180
+HISTORY_INCIDENTS = 2050  # resolved incidents over HISTORY_DAYS (the open ones come on top)
 ALNUM = string.ascii_uppercase + string.digits
 POD_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
@@ -223,11 +224,11 @@ OPEN_INCIDENTS: tuple[_OpenSpec, ...] = (
 class SandboxAccount:
     """Everything the sandbox serves, plus the hidden ground truth behind the incidents."""
 
-    def __init__(self, seed: int, now: datetime) -> None:
+    def __init__(self, seed: int, now: datetime, incidents: int = HISTORY_INCIDENTS) -> None:
         self.seed = seed
         self.now = now
         self._build_org(random.Random(f"pd-sandbox-org:{seed}"))
-        self._build_history(random.Random(f"pd-sandbox-history:{seed}:{iso(now)}"))
+        self._build_history(random.Random(f"pd-sandbox-history:{seed}:{iso(now)}"), incidents)
 
     # ------------------------------------------------------------------ organisation
     def _build_org(self, rng: random.Random) -> None:
@@ -484,7 +485,7 @@ class SandboxAccount:
         self.user_key_user_id = self.user_id_by_name["Alice Nguyen"]
 
     # ------------------------------------------------------------------ history
-    def _build_history(self, rng: random.Random) -> None:
+    def _build_history(self, rng: random.Random, incidents: int) -> None:
         ids = _Ids(rng)
         ids.seen |= self._ids.seen
         now = self.now
@@ -494,7 +495,7 @@ class SandboxAccount:
 
         planned: list[tuple[datetime, FailureMode, str, _OpenSpec | None]] = []
         total_weight = sum(m.weight for m in catalog.MODES)
-        extra = 2050 - 15 * len(catalog.MODES)
+        extra = max(0, incidents - 15 * len(catalog.MODES))
         for mode in catalog.MODES:
             count = 15 + round(extra * mode.weight / total_weight * rng.uniform(0.9, 1.1))
             lo, hi = start, now - timedelta(hours=3)
@@ -1248,6 +1249,6 @@ def _sample_times(
 
 
 @functools.lru_cache(maxsize=8)
-def build_account(seed: int, now: datetime) -> SandboxAccount:
-    """The account for (seed, now), built once per process and shared read-only."""
-    return SandboxAccount(seed, now)
+def build_account(seed: int, now: datetime, incidents: int = HISTORY_INCIDENTS) -> SandboxAccount:
+    """The account for (seed, now, history size), built once per process, shared read-only."""
+    return SandboxAccount(seed, now, incidents)

@@ -24,7 +24,7 @@ from typing import Any, Literal
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from .account import SandboxAccount, build_account
+from .account import HISTORY_INCIDENTS, SandboxAccount, build_account
 from .api import ApiError, Context, dispatch
 from .hostile import hostile_account
 
@@ -118,6 +118,7 @@ class Sandbox:
         latency: float = 0.0,
         past_incidents_enabled: bool = False,
         hostile: bool = False,
+        incidents: int = HISTORY_INCIDENTS,
     ) -> None:
         if now is None:
             now = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -130,6 +131,7 @@ class Sandbox:
         self.latency = latency
         self.past_incidents_enabled = past_incidents_enabled
         self.hostile = hostile  # add the prompt-injection incident of sandbox/hostile.py
+        self.incidents = incidents  # resolved incidents in the 180 days of history
         self.request_log: list[RequestRecord] = []
         self._faults: list[_ActiveFault] = []
         self._lock = threading.Lock()
@@ -143,7 +145,7 @@ class Sandbox:
         changes it: the first change gives the sandbox its own copy)."""
         if self._own_account is not None:
             return self._own_account
-        account = build_account(self.seed, self.now)
+        account = build_account(self.seed, self.now, self.incidents)
         return hostile_account(account) if self.hostile else account
 
     # -------------------------------------------------------------- changes over time
