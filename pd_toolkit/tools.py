@@ -440,7 +440,7 @@ class GetOnCallTool(PagerDutyTool):
         moment = parse_instant(at, now=self.clock(), tz=self.tz) if at else None
         if moment:
             params |= {"since": iso_utc(moment), "until": iso_utc(moment + timedelta(minutes=1))}
-        body = self.client.get("/oncalls", params)
+        body = self.resolver.shared_get("/oncalls", params)
         report = OnCallReport(
             target=target,
             at=moment,
@@ -494,7 +494,8 @@ class ServiceStatusArgs(_Args):
 
 
 class GetServiceStatusTool(PagerDutyTool):
-    """One service: 3 requests (service with its policy, on-calls, open incidents), +1 for
+    """One service: 3 requests (service with its policy, on-calls (shared with an on-call
+    lookup of the same policy made at the same time), open incidents), +1 for
     the last incident unless it is still open, +1 for an uncached name. No service: 1 per
     100 services + 1 (open incidents)."""
 
@@ -515,8 +516,8 @@ class GetServiceStatusTool(PagerDutyTool):
         policy: EscalationPolicy | None = found.escalation_policy
         oncalls: list[OnCall] = []
         if policy and policy.id:
-            raw = self.client.get(
-                "/oncalls", {"escalation_policy_ids[]": [policy.id], "limit": 100}
+            raw = self.resolver.shared_get(  # the on-call tool asks the very same
+                "/oncalls", {"limit": 100, "total": "true", "escalation_policy_ids[]": [policy.id]}
             )
             oncalls = [OnCall.model_validate(o) for o in raw.get("oncalls") or []]
         opened = self._open_incidents({"service_ids[]": [service_id]})
