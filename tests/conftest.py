@@ -17,6 +17,8 @@ from langchain_core.messages import ToolCall, ToolMessage
 
 from pd_toolkit import PagerDutyClient, PagerDutyToolkit
 
+pytest_plugins = ["postgres"]  # the session fixture postgresql_url (tests/postgres.py)
+
 ROOT = Path(__file__).resolve().parents[1]
 OPENAPI_SPEC = ROOT.parent / "shared" / "pagerduty-openapi" / "openapiv3.json"
 # A Wednesday morning: "this week" then spans Monday..now, and some shifts are mid-rotation.
