@@ -202,8 +202,9 @@ class Investigation:
     def _pick_open(self, service: str | None) -> tuple[LookupRecord, Incident | None]:
         """A service's newest open incident, or the account's most urgent one."""
         if service:
+            # The very listing the service-status lookup makes: shared, so sent once.
             record, message = self.call(
-                "pagerduty_list_incidents", statuses=["open"], service=service, limit=1
+                "pagerduty_list_incidents", statuses=["open"], service=service, limit=OPEN_LIMIT
             )
         else:
             record, message = self.call(
@@ -217,7 +218,8 @@ class Investigation:
         if message is None:
             return record, None
         listing: IncidentList = message.artifact
-        target = most_urgent(listing.items)
+        newest = listing.items[:1]  # the listing is newest first
+        target = most_urgent(newest if service else listing.items)
         if target is None:
             where = f"service {service!r}" if service else "the account"
             record["ok"] = False

@@ -181,9 +181,11 @@ class Resolver:
     def shared_get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
         """GET ``path`` once for identical calls in flight or within ``incident_ttl`` seconds:
         two lookups of one investigation asking the same thing (e.g. a policy's on-calls for
-        both the on-call and the service-status tools) send one request. Failures are not
-        kept."""
-        key = (path, json.dumps(params, sort_keys=True, default=str))
+        both the on-call and the service-status tools, or a service's open incidents for both
+        picking the incident and its service status) send one request. List parameters match
+        in any order. Failures are not kept."""
+        canonical = {k: sorted(v) if isinstance(v, list) else v for k, v in params.items()}
+        key = (path, json.dumps(canonical, sort_keys=True, default=str))
         with self._lock:
             entry = self._shared.get(key)
             if entry is not None and (

@@ -207,7 +207,8 @@ class ListIncidentsArgs(_Args):
 
 
 class ListIncidentsTool(PagerDutyTool):
-    """1 request (+1 per service/team name not yet cached)."""
+    """1 request (+1 per service/team name not yet cached); the same listing asked again
+    within the toolkit's ``incident_cache_ttl`` is answered from that request."""
 
     name: str = "pagerduty_list_incidents"
     description: str = (
@@ -265,7 +266,7 @@ class ListIncidentsTool(PagerDutyTool):
         if urgency:
             params["urgencies[]"] = [urgency]
             filters["urgency"] = urgency
-        body = self.client.get("/incidents", params)
+        body = self.resolver.shared_get("/incidents", params)
         result = IncidentList(
             items=[Incident.model_validate(i) for i in body.get("incidents") or []],
             total=body.get("total"),
@@ -546,7 +547,7 @@ class GetServiceStatusTool(PagerDutyTool):
         return render_service_status(status, self.tz), status
 
     def _open_incidents(self, extra: dict[str, Any]) -> dict[str, Any]:
-        return self.client.get(
+        return self.resolver.shared_get(
             "/incidents",
             {
                 **extra,
