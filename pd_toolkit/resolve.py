@@ -186,14 +186,19 @@ class Resolver:
         in any order. Failures are not kept."""
         canonical = {k: sorted(v) if isinstance(v, list) else v for k, v in params.items()}
         key = (path, json.dumps(canonical, sort_keys=True, default=str))
+        future: Future[dict[str, Any]]
         with self._lock:
             entry = self._shared.get(key)
-            if entry is not None and (
+            shared = entry is not None and (
                 not entry[1].done() or self.clock() - entry[0] < self.incident_ttl
-            ):
-                return entry[1].result()
-            future: Future[dict[str, Any]] = Future()
-            self._shared[key] = (self.clock(), future)
+            )
+            if entry is not None and shared:
+                future = entry[1]
+            else:
+                future = Future()  # this call sends it
+                self._shared[key] = (self.clock(), future)
+        if shared:
+            return future.result()  # waited for outside the lock
         try:
             future.set_result(self.client.get(path, params))
         except BaseException as exc:
