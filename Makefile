@@ -10,7 +10,7 @@ NOTEBOOK := notebooks/explore.ipynb
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,openai,agents,sandbox,responder,mcp]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,openai,agents,sandbox,responder,mcp,postgres]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -37,14 +37,16 @@ notebook: $(STAMP)
 	nbformat.write(nb, "$(NOTEBOOK)")'
 	@echo "Refreshed $(NOTEBOOK); open it with Jupyter or VS Code (see notebooks/README.md)."
 
-# Reproducible measurements on the sandbox (printed tables; see the README's Benchmarks).
+# Reproducible measurements on the sandbox (printed tables; see the README's Benchmarks). They
+# keep history in memory (never in your ~/.cache store); benchmarks.store sizes its own file.
 bench: $(STAMP)
-	$(PY) -m benchmarks.tools
-	$(PY) -m benchmarks.history
-	$(PY) -m benchmarks.investigate
-	$(PY) -m benchmarks.soak
-	$(PY) -m benchmarks.responder
-	$(PY) -m benchmarks.mcp
+	PD_TOOLKIT_STORE=memory $(PY) -m benchmarks.tools
+	PD_TOOLKIT_STORE=memory $(PY) -m benchmarks.history
+	PD_TOOLKIT_STORE=memory $(PY) -m benchmarks.investigate
+	PD_TOOLKIT_STORE=memory $(PY) -m benchmarks.soak
+	PD_TOOLKIT_STORE=memory $(PY) -m benchmarks.responder
+	PD_TOOLKIT_STORE=memory $(PY) -m benchmarks.mcp
+	PD_TOOLKIT_STORE=memory $(PY) -m benchmarks.store
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

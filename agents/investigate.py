@@ -41,6 +41,7 @@ from agents.synthesis import Synthesis, synthesize
 from pd_toolkit import PagerDutyClient, PagerDutyToolkit
 from pd_toolkit.models import Incident, IncidentList
 from pd_toolkit.scope import teams_from_env
+from pd_toolkit.store import IncidentStore, open_store
 
 LOOKUPS = lookups.NAMES
 OPEN_LIMIT = 100
@@ -127,17 +128,19 @@ class Investigation:
         *,
         now: datetime | Callable[[], datetime] | None = None,
         time_zone: str = "UTC",
-        store: str | None = None,
+        store: str | IncidentStore | None = None,
         teams: list[str] | None = None,
     ) -> None:
         clock = (lambda: now) if isinstance(now, datetime) else now
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.tz = ZoneInfo(time_zone)
         self.client = client
-        # ``store`` (PD_TOOLKIT_STORE) goes to the toolkit only when set.
-        extra: dict[str, Any] = {"store": store} if store else {}
+        # Open the store and derive the client's partition (a deliberately slow KDF) now,
+        # not inside the first investigation's history lookup.
+        self.store = open_store(store)
+        self.store.partition(client)
         toolkit = PagerDutyToolkit(
-            client=client, now=clock, time_zone=time_zone, teams=teams, **extra
+            client=client, now=clock, time_zone=time_zone, teams=teams, store=self.store
         )
         self.tools: dict[str, BaseTool] = {tool.name: tool for tool in toolkit.get_tools()}
 
@@ -195,8 +198,9 @@ class Investigation:
     def _pick_open(self, service: str | None) -> tuple[LookupRecord, Incident | None]:
         """A service's newest open incident, or the account's most urgent one."""
         if service:
+            # The very listing the service-status lookup makes: shared, so sent once.
             record, message = self.call(
-                "pagerduty_list_incidents", statuses=["open"], service=service, limit=1
+                "pagerduty_list_incidents", statuses=["open"], service=service, limit=OPEN_LIMIT
             )
         else:
             record, message = self.call(
@@ -210,7 +214,8 @@ class Investigation:
         if message is None:
             return record, None
         listing: IncidentList = message.artifact
-        target = most_urgent(listing.items)
+        newest = listing.items[:1]  # the listing is newest first
+        target = most_urgent(newest if service else listing.items)
         if target is None:
             where = f"service {service!r}" if service else "the account"
             record["ok"] = False
@@ -263,7 +268,7 @@ def add_investigation(
     *,
     now: datetime | Callable[[], datetime] | None = None,
     time_zone: str = "UTC",
-    store: str | None = None,
+    store: str | IncidentStore | None = None,
     teams: list[str] | None = None,
 ) -> str:
     """Add the investigation's nodes and edges (from START) to ``builder``, whose state
@@ -300,6 +305,7 @@ def build_graph(
     now: datetime | Callable[[], datetime] | None = None,
     time_zone: str = "UTC",
     teams: list[str] | None = None,
+    store: str | IncidentStore | None = None,
 ) -> CompiledStateGraph:
     """The compiled investigation graph (no checkpointer).
 
@@ -307,11 +313,14 @@ def build_graph(
     datetime or a clock, passed to the toolkit (for reproducible runs on the sandbox).
     ``time_zone``: IANA zone for "this week" in the tools and the times in the brief.
     ``teams``: a team scope (names or ids): an incident outside it is refused, and every
-    lookup answers within it. Each lookup records the requests it sent
+    lookup answers within it. ``store``: where history is kept (see :class:`PagerDutyToolkit`;
+    None = ``PD_TOOLKIT_STORE`` or the default file). Each lookup records the requests it sent
     (``client.count_requests``).
     """
     builder = StateGraph(InvestigationState, input_schema=InvestigationInput)
-    last = add_investigation(builder, client, model, now=now, time_zone=time_zone, teams=teams)
+    last = add_investigation(
+        builder, client, model, now=now, time_zone=time_zone, store=store, teams=teams
+    )
     builder.add_edge(last, END)
     return builder.compile(name="investigate")
 

@@ -1,6 +1,6 @@
-"""`pd-toolkit` console script: check a key ("Test Connection"), serve the sandbox, serve the
-tools over MCP, and drive the responder (start it, approve or reject a brief, trigger a sandbox
-incident)."""
+"""`pd-toolkit` console script: check a key ("Test Connection"), fill the incident store, serve
+the sandbox, serve the tools over MCP, and drive the responder (start it, approve or reject a
+brief, trigger a sandbox incident)."""
 
 from __future__ import annotations
 
@@ -74,6 +74,64 @@ def _check(args: argparse.Namespace, console: Console) -> int:
         return 2
     print_check(check, console)
     return 0 if check.ok else 1
+
+
+def _sync(args: argparse.Namespace, console: Console) -> int:
+    """Fill or refresh the store for the key's account, with a progress bar."""
+    from contextlib import ExitStack
+    from datetime import UTC, datetime, timedelta
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from pd_toolkit.store import open_store, sync_incidents
+
+    with ExitStack() as stack:
+        try:
+            if args.sandbox:
+                from pd_toolkit.sandbox import Sandbox
+
+                sandbox = stack.enter_context(Sandbox())
+                console.print(f"Started the built-in sandbox at {sandbox.base_url}")
+                client = PagerDutyClient(api_key=sandbox.api_key, base_url=sandbox.base_url)
+            else:
+                client = PagerDutyClient.from_env()
+            store = open_store(args.store)
+            until = datetime.now(UTC).replace(microsecond=0)
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.percentage:>3.0f}% {task.fields[incidents]:,} incidents"),
+                TimeElapsedColumn(),
+                console=console,
+            ) as progress:
+                task = progress.add_task(f"Syncing {args.days} days", total=1, incidents=0)
+
+                def advance(done: int, total: int, incidents: int) -> None:
+                    progress.update(task, completed=done, total=total, incidents=incidents)
+
+                report = sync_incidents(
+                    client,
+                    store,
+                    since=until - timedelta(days=args.days),
+                    until=until,
+                    progress=advance,
+                )
+                progress.update(task, completed=1, total=1)
+        except PagerDutyError as exc:
+            console.print(f"[red]Sync failed:[/red] {exc}", highlight=False)
+            return 2
+        held = store.stats(store.partition(client))
+    console.print(
+        f"Stored {report.stored.added:,} new and {report.stored.updated:,} updated incidents "
+        f"({report.fetched:,} fetched in {report.requests:,} requests) in {store.location}.",
+        highlight=False,
+    )
+    console.print(
+        f"For this key the store holds {held.incidents:,} incidents and "
+        f"{held.resolutions:,} resolutions.",
+        highlight=False,
+    )
+    return 0
 
 
 def _serve(args: argparse.Namespace, console: Console) -> int:
@@ -219,6 +277,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--sandbox", action="store_true", help="check against a freshly started local sandbox"
     )
     check.set_defaults(run=_check)
+    sync = commands.add_parser(
+        "sync",
+        help="fill or refresh the incident store for the key's account (with a progress bar)",
+        description="Backfill the last N days of incidents into the store, then only the delta. "
+        "The store is PD_TOOLKIT_STORE (memory, a file path or a SQLAlchemy URL), else "
+        "${XDG_CACHE_HOME:-~/.cache}/pd_toolkit/store.db.",
+    )
+    sync.add_argument("--days", type=int, default=180, help="window to hold (default 180)")
+    sync.add_argument("--store", help="store to fill (default: PD_TOOLKIT_STORE or the file)")
+    sync.add_argument(
+        "--sandbox", action="store_true", help="sync from a freshly started local sandbox"
+    )
+    sync.set_defaults(run=_sync)
     sandbox = commands.add_parser(
         "sandbox", help="serve the local PagerDuty-compatible sandbox until interrupted"
     )
@@ -292,7 +363,7 @@ EXTRAS = {
     "mcp": "mcp",
     "uvicorn": "mcp",
     "langgraph_checkpoint_sqlite": "responder",
-    "psycopg": "responder",
+    "psycopg": "postgres",
 }
 
 

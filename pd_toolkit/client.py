@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -309,6 +310,7 @@ class PagerDutyClient:
             }
         )
         self.session.auth = self._authorize
+        self._fingerprints: dict[bytes, str] = {}
 
     def _authorize(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         secret = self._api_key.get_secret_value()
@@ -316,6 +318,20 @@ class PagerDutyClient:
             f"Bearer {secret}" if self.is_oauth else f"Token token={secret}"
         )
         return request
+
+    def credential_fingerprint(self, salt: bytes) -> str:
+        """A one-way id of (key, API host) for partitioning stored data: scrypt, salted.
+
+        scrypt (n=2**14, r=8) makes each guess cost ~16 MiB and tens of milliseconds, so the
+        id reveals nothing usable about the key; the same key on the same host with the same
+        salt always gives the same id, so every process sharing a store finds its data.
+        """
+        found = self._fingerprints.get(salt)
+        if found is None:
+            secret = f"{self._api_key.get_secret_value()}\n{self.base_url}".encode()
+            found = hashlib.scrypt(secret, salt=salt, n=2**14, r=8, p=1, dklen=32).hex()
+            self._fingerprints[salt] = found
+        return found
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> PagerDutyClient:

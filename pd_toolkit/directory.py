@@ -10,10 +10,12 @@ account on every tool call. Matching is case-insensitive and tolerant ("payments
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -161,7 +163,37 @@ class Directory:
         self.clock = clock
         self._cache: dict[Kind, tuple[float, list[dict[str, Any]]]] = {}
         self._incidents: dict[str, tuple[float, Incident]] = {}
+        self._shared: dict[tuple[str, str], tuple[float, Future[dict[str, Any]]]] = {}
         self._lock = threading.Lock()
+
+    def shared_get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        """GET ``path`` once for identical calls in flight or within ``incident_ttl`` seconds:
+        two lookups of one investigation asking the same thing (e.g. a policy's on-calls for
+        both the on-call and the service-status tools, or a service's open incidents for both
+        picking the incident and its service status) send one request. List parameters match
+        in any order. Failures are not kept."""
+        canonical = {k: sorted(v) if isinstance(v, list) else v for k, v in params.items()}
+        key = (path, json.dumps(canonical, sort_keys=True, default=str))
+        future: Future[dict[str, Any]]
+        with self._lock:
+            entry = self._shared.get(key)
+            shared = entry is not None and (
+                not entry[1].done() or self.clock() - entry[0] < self.incident_ttl
+            )
+            if entry is not None and shared:
+                future = entry[1]
+            else:
+                future = Future()  # this call sends it
+                self._shared[key] = (self.clock(), future)
+        if shared:
+            return future.result()  # waited for outside the lock
+        try:
+            future.set_result(self.client.get(path, params))
+        except BaseException as exc:
+            with self._lock:
+                self._shared.pop(key, None)
+            future.set_exception(exc)
+        return future.result()
 
     def listing(self, kind: Kind) -> list[dict[str, Any]]:
         """Every object of a kind (1 request per 100, then cached for ``ttl`` seconds)."""

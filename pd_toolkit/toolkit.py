@@ -12,6 +12,7 @@ from pydantic import ConfigDict, Field, PrivateAttr, field_validator
 from pd_toolkit.client import PagerDutyClient
 from pd_toolkit.directory import Directory
 from pd_toolkit.scope import TeamScope, teams_from_env
+from pd_toolkit.store import IncidentStore, open_store
 from pd_toolkit.timewindow import TimeZoneName
 from pd_toolkit.tools import TOOL_CLASSES
 
@@ -25,6 +26,9 @@ class PagerDutyToolkit(BaseToolkit):
     ``incident_cache_ttl`` how long a fetched incident is reused (0 = always refetch);
     ``teams`` (names or ids) limits every answer to those teams (default: no scope, the whole
     account the key can see).
+    ``store`` is where history is kept: None (``PD_TOOLKIT_STORE``, else the SQLite file under
+    ``${XDG_CACHE_HOME:-~/.cache}/pd_toolkit/``), ``"memory"``, a file path, a SQLAlchemy URL
+    (``postgresql+psycopg://...``) or an :class:`IncidentStore`.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -36,8 +40,10 @@ class PagerDutyToolkit(BaseToolkit):
     cache_ttl: float = 300.0
     incident_cache_ttl: float = 30.0
     teams: list[str] | None = Field(default=None, description="Team scope; None = no scope.")
+    store: str | IncidentStore | None = None
     _directory: Directory = PrivateAttr()
     _scope: TeamScope | None = PrivateAttr(default=None)
+    _store: IncidentStore | None = PrivateAttr(default=None)
 
     @field_validator("tools")
     @classmethod
@@ -54,6 +60,8 @@ class PagerDutyToolkit(BaseToolkit):
         )
         if self.teams:
             self._scope = TeamScope(self._directory, self.teams)
+        if self.store is not None:
+            self._store = open_store(self.store)
 
     @property
     def scope(self) -> TeamScope | None:
@@ -74,6 +82,7 @@ class PagerDutyToolkit(BaseToolkit):
             "time_zone": self.time_zone,
             "now": self.now,
             "scope": self._scope,
+            "store": self._store,
         }
         tools: list[BaseTool] = [tool_class(**shared) for tool_class in TOOL_CLASSES]
         if self.tools is not None:

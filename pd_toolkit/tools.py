@@ -69,6 +69,7 @@ from pd_toolkit.render import (
     render_timeline,
 )
 from pd_toolkit.scope import TeamScope
+from pd_toolkit.store import IncidentStore
 from pd_toolkit.timewindow import TimeZoneName, iso_utc, parse_instant, parse_window
 
 logger = logging.getLogger("pd_toolkit.tools")
@@ -140,6 +141,9 @@ class PagerDutyTool(BaseTool):
     time_zone: TimeZoneName = "UTC"
     now: Callable[[], datetime] | None = Field(default=None, exclude=True)
     args_schema: type[BaseModel] = _Args
+    store: IncidentStore | None = Field(
+        default=None, exclude=True, description="None: PD_TOOLKIT_STORE or the default file"
+    )
     response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
     handle_tool_error: bool = True
     handle_validation_error: Callable[[ValidationError], str] = format_validation_error
@@ -231,7 +235,8 @@ class ListIncidentsArgs(_Args):
 
 
 class ListIncidentsTool(PagerDutyTool):
-    """1 request (+1 per service/team name not yet cached)."""
+    """1 request (+1 per service/team name not yet cached); the same listing asked again
+    within the toolkit's ``incident_cache_ttl`` is answered from that request."""
 
     name: str = "pagerduty_list_incidents"
     description: str = (
@@ -281,7 +286,7 @@ class ListIncidentsTool(PagerDutyTool):
         if args.urgency:
             params["urgencies[]"] = [args.urgency]
             filters["urgency"] = args.urgency
-        body = self.client.get("/incidents", params)
+        body = self.directory.shared_get("/incidents", params)
         result = IncidentList(
             items=[Incident.model_validate(i) for i in body.get("incidents") or []],
             total=body.get("total"),
@@ -457,7 +462,7 @@ class GetOnCallTool(PagerDutyTool):
         moment = parse_instant(args.at, now=self.clock(), tz=self.tz) if args.at else None
         if moment:
             params |= {"since": iso_utc(moment), "until": iso_utc(moment + timedelta(minutes=1))}
-        body = self.client.get("/oncalls", params)
+        body = self.directory.shared_get("/oncalls", params)
         report = OnCallReport(
             target=target,
             at=moment,
@@ -527,7 +532,8 @@ class ServiceStatusArgs(_Args):
 
 
 class GetServiceStatusTool(PagerDutyTool):
-    """One service: 3 requests (service with its policy, on-calls, open incidents), +1 for
+    """One service: 3 requests (service with its policy, on-calls (shared with an on-call
+    lookup of the same policy made at the same time), open incidents), +1 for
     the last incident unless it is still open, +1 for an uncached name. No service: 1 per
     100 services + 1 (open incidents)."""
 
@@ -548,8 +554,8 @@ class GetServiceStatusTool(PagerDutyTool):
         policy: EscalationPolicy | None = found.escalation_policy
         oncalls: list[OnCall] = []
         if policy and policy.id:
-            raw = self.client.get(
-                "/oncalls", {"escalation_policy_ids[]": [policy.id], "limit": 100}
+            raw = self.directory.shared_get(  # the on-call tool asks the very same
+                "/oncalls", {"limit": 100, "total": "true", "escalation_policy_ids[]": [policy.id]}
             )
             oncalls = [OnCall.model_validate(o) for o in raw.get("oncalls") or []]
         opened = self._open_incidents({"service_ids[]": [service_id]})
@@ -578,7 +584,7 @@ class GetServiceStatusTool(PagerDutyTool):
         return render_service_status(status, self.tz), status
 
     def _open_incidents(self, extra: dict[str, Any]) -> dict[str, Any]:
-        return self.client.get(
+        return self.directory.shared_get(
             "/incidents",
             {
                 **extra,
@@ -751,9 +757,10 @@ class SimilarIncidentsArgs(_Args):
 
 
 class FindSimilarIncidentsTool(PagerDutyTool):
-    """Cold: 1 request for the incident, 1 per 100 incidents of history, 1 for PagerDuty's
-    past_incidents and up to ``limit`` resolution lookups; a repeat search within the cache TTL
-    reuses all of it (0-1 requests)."""
+    """Empty store: 1 request for the incident, 1 per 100 incidents of history, 1 for
+    PagerDuty's past_incidents (once per account when the plan lacks it) and up to ``limit``
+    resolution lookups. Warm store: the incident, the delta since the last sync (none within
+    the cache TTL) and the resolutions of open or never-seen matches."""
 
     name: str = "pagerduty_find_similar_incidents"
     description: str = (
@@ -781,6 +788,7 @@ class FindSimilarIncidentsTool(PagerDutyTool):
             window_days=args.window_days,
             limit=args.limit,
             now=self.clock(),
+            store=self.store,
         )
         return render_similar_incidents(result, self.tz), result
 

@@ -21,6 +21,8 @@ from langchain_core.messages import ToolCall, ToolMessage
 
 from pd_toolkit import PagerDutyClient, PagerDutyToolkit
 
+pytest_plugins = ["postgres"]  # the session fixture postgresql_url (tests/postgres.py)
+
 ROOT = Path(__file__).resolve().parents[1]
 OPENAPI_SPEC = ROOT.parent / "shared" / "pagerduty-openapi" / "openapiv3.json"
 # A Wednesday morning: "this week" then spans Monday..now, and some shifts are mid-rotation.
@@ -37,6 +39,30 @@ CONTRACT_TOOLS = [
     "pagerduty_list_recent_changes",
     "pagerduty_find_similar_incidents",
 ]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_default_store() -> Iterator[None]:
+    """Session- and module-scoped fixtures get an in-memory store, never ~/.cache."""
+    from pd_toolkit.store import ENV_VAR
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(ENV_VAR, "memory")
+        yield
+
+
+@pytest.fixture(autouse=True)
+def isolated_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Each test gets an empty store file of its own (nothing reaches ~/.cache, and request
+    counts start from an empty store, as the tests expect); the path is the fixture's value."""
+    from pd_toolkit.history import clear_history_cache
+    from pd_toolkit.store import ENV_VAR, close_stores
+
+    path = tmp_path / "pd_toolkit-store.db"
+    monkeypatch.setenv(ENV_VAR, str(path))
+    clear_history_cache()
+    yield path
+    close_stores()
 
 
 @pytest.fixture(scope="session")

@@ -1,62 +1,107 @@
-"""A throwaway PostgreSQL server for the session: ``postgresql_url`` (skips when absent).
+"""A throwaway PostgreSQL server for the tests: the session fixture ``postgresql_url``.
 
-PostgreSQL refuses to run as root, so initdb/pg_ctl run as the ``postgres`` user in a temporary
-directory it owns, listening on a free loopback port.
+Starts ``initdb`` + ``pg_ctl`` from the PostgreSQL binaries on the machine (PATH, or
+/usr/lib/postgresql/<version>/bin) in a temporary directory, listening on a free loopback port,
+and stops it at the end of the session. PostgreSQL refuses to run as root, so as root the
+server runs as the ``postgres`` user (``runuser``). Tests using it are skipped, saying why, when
+there is no PostgreSQL or no psycopg driver.
 """
 
 from __future__ import annotations
 
+import glob
 import os
+import pwd
 import shutil
 import socket
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+def _bin_dir() -> Path | None:
+    found = shutil.which("pg_ctl")
+    if found:
+        return Path(found).parent
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), reverse=True)
+    return Path(candidates[0]).parent if candidates else None
 
 
-def _run_as_postgres(*args: str) -> None:
-    runner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    subprocess.run([*runner, *args], check=True, capture_output=True, timeout=120)
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
 def postgresql_url() -> Iterator[str]:
-    """``postgresql+psycopg://postgres@127.0.0.1:PORT/postgres`` of a fresh server."""
-    if not (PG_BIN / "initdb").exists():
-        pytest.skip(f"PostgreSQL binaries not found in {PG_BIN}")
-    if os.geteuid() == 0 and shutil.which("runuser") is None:
-        pytest.skip("running as root without runuser: cannot start PostgreSQL")
-    folder = Path(tempfile.mkdtemp(prefix="pd-toolkit-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    data = folder / "data"
+    """``postgresql+psycopg://postgres@127.0.0.1:<port>/postgres`` of a server of the session."""
+    pytest.importorskip("psycopg", reason="psycopg is not installed (pip install '.[postgres]')")
+    bin_dir = _bin_dir()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL is not installed (no pg_ctl on PATH or in /usr/lib/postgresql)")
+    as_postgres: list[str] = []
+    root = os.geteuid() == 0
+    if root:
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root and there is no 'postgres' user to run PostgreSQL as")
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+    home = Path(tempfile.mkdtemp(prefix="pdtk-pg-"))
+    if root:
+        shutil.chown(home, user="postgres")
+    data, log, port = home / "data", home / "server.log", _free_port()
+
+    def run(*command: str) -> None:
+        subprocess.run([*as_postgres, *command], check=True, capture_output=True, timeout=120)
+
     try:
-        _run_as_postgres(str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres")
-        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
-        _run_as_postgres(
-            str(PG_BIN / "pg_ctl"),
+        run(str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust")
+        run(
+            str(bin_dir / "pg_ctl"),
             "-D",
             str(data),
-            "-o",
-            options,
             "-l",
-            str(folder / "log"),
+            str(log),
             "-w",
+            "-o",
+            f"-h 127.0.0.1 -p {port} -k {home} -c fsync=off",
             "start",
         )
-    except (subprocess.CalledProcessError, OSError) as exc:
-        shutil.rmtree(folder, ignore_errors=True)
-        pytest.skip(f"could not start PostgreSQL: {exc}")
+    except (OSError, subprocess.SubprocessError) as exc:
+        shutil.rmtree(home, ignore_errors=True)
+        pytest.skip(f"could not start a throwaway PostgreSQL server: {exc}")
     try:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
     finally:
-        _run_as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "stop")
-        shutil.rmtree(folder, ignore_errors=True)
+        subprocess.run(
+            [*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            capture_output=True,
+            timeout=60,
+        )
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture
+def postgresql_db_url(postgresql_url: str) -> Iterator[str]:
+    """A fresh database on the session's server for one test (dropped after it)."""
+    from sqlalchemy import create_engine, text
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgresql_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield postgresql_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        from pd_toolkit.store import close_stores
+
+        close_stores()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -3,7 +3,9 @@ a TTL cache."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -199,3 +201,47 @@ def test_incident_is_fetched_once_within_its_ttl_and_again_after() -> None:
     clock["now"] = 31.0
     directory.incident(42)
     assert CountingClient.calls == 2
+
+
+class SlowClient:
+    """Every GET takes 0.3 s (so a second caller arrives while it is in flight), then answers,
+    or fails when ``ok`` is False."""
+
+    def __init__(self, ok: bool) -> None:
+        self.ok = ok
+        self.gets = 0
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        self.gets += 1
+        time.sleep(0.3)
+        if not self.ok:
+            raise PagerDutyNotFoundError("gone")
+        return {"path": path}
+
+
+@pytest.mark.parametrize("ok", [True, False])
+def test_shared_get_sends_one_request_for_concurrent_callers(ok: bool) -> None:
+    """Two lookups asking the same thing at once share one GET, its answer or its error
+    (neither waits forever when it fails), and a failure is not kept."""
+    client = SlowClient(ok)
+    resolver = Directory(client)  # type: ignore[arg-type]
+    params = {"statuses[]": ["triggered", "acknowledged"], "limit": 100}
+    same = {"limit": 100, "statuses[]": ["acknowledged", "triggered"]}  # other order
+
+    def call(p: dict[str, Any]) -> object:
+        try:
+            return resolver.shared_get("/incidents", p)
+        except PagerDutyNotFoundError as exc:
+            return exc
+
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(call, params)
+        time.sleep(0.1)
+        second = pool.submit(call, same)
+        results = [first.result(timeout=10), second.result(timeout=10)]
+    assert client.gets == 1
+    if ok:
+        assert results == [{"path": "/incidents"}] * 2
+    else:
+        assert all(isinstance(r, PagerDutyNotFoundError) for r in results)
+        assert isinstance(call(params), PagerDutyNotFoundError) and client.gets == 2

@@ -114,6 +114,10 @@ class FakeClient:
         yield tally
         tally.count = self.request_count - before
 
+    def credential_fingerprint(self, salt: bytes) -> str:
+        """One store partition per fake client."""
+        return f"fake-{id(self):x}"
+
     def map_concurrently(self, function: Callable[[Any], Any], items: Sequence[Any]) -> list:
         """Like PagerDutyClient.map_concurrently: really concurrent, futures in order."""
         with ThreadPoolExecutor(max_workers=4) as pool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from postgres import postgresql_url  # noqa: F401 - the session fixture
 from responder_helpers import (
     decide,
     notes_of,
@@ -19,7 +18,7 @@ from pd_toolkit.sandbox import Sandbox
 pytestmark = pytest.mark.sandbox
 
 
-def test_two_responders_share_the_work(fresh_sandbox: Sandbox, postgresql_url: str) -> None:  # noqa: F811
+def test_two_responders_share_the_work(fresh_sandbox: Sandbox, postgresql_url: str) -> None:
     envelope = triggered(fresh_sandbox)
     incident_id = envelope["event"]["data"]["id"]
     with responder_on(fresh_sandbox, state=postgresql_url, owner="a") as first:

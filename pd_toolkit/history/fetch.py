@@ -1,9 +1,9 @@
-"""Fetch an incident history of any length, and keep it per client for a while.
+"""The incident history of a scope and window, from the persistent store (synced on demand).
 
-PagerDuty lists at most 6 months per /incidents request and refuses offsets past 10,000, so a
-window is cut into slices of at most 180 days, and a slice holding more than the offset cap is
-bisected in time until each half fits. The first page asks for ``total`` so an oversized slice
-costs one request, not a hundred.
+:func:`get_history` syncs what the store lacks (the first search backfills its window, later
+ones pay only the delta: see :mod:`pd_toolkit.store.sync`), then reads the window from the
+store. The parsed records and their ranking index are kept in this process while the store's
+revision of the partition is unchanged, so a warm search neither refetches nor reparses.
 """
 
 from __future__ import annotations
@@ -11,97 +11,19 @@ from __future__ import annotations
 import threading
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 
-from pd_toolkit.client import OFFSET_CAP, PAGE_LIMIT, PagerDutyClient
-from pd_toolkit.errors import PagerDutyPaginationLimitError
-from pd_toolkit.history.models import IncidentRecord, Resolution
+from pd_toolkit.client import PagerDutyClient
+from pd_toolkit.history.models import IncidentRecord
 from pd_toolkit.history.ranking import CandidateIndex
-from pd_toolkit.timewindow import iso_utc
-
-MAX_RANGE = timedelta(days=180)
-MIN_SLICE = timedelta(minutes=1)
-
-
-def _slice_pages(
-    client: PagerDutyClient, params: dict[str, Any], offset_cap: int
-) -> list[dict[str, Any]]:
-    """The incidents of one slice; PagerDutyPaginationLimitError when they cannot fit.
-
-    The first page tells the total, so the other pages are fetched side by side
-    (``client.map_concurrently``); without a total, pages follow ``more`` one by one.
-    """
-
-    def page(offset: int) -> dict[str, Any]:
-        if offset + PAGE_LIMIT > offset_cap:
-            raise PagerDutyPaginationLimitError(f"More than {offset_cap:,} incidents in one slice")
-        return client.get(
-            "/incidents", {**params, "limit": PAGE_LIMIT, "offset": offset, "total": "true"}
-        )
-
-    first = page(0)
-    total = first.get("total")
-    items: list[dict[str, Any]] = list(first.get("incidents") or [])
-    if isinstance(total, int):
-        if total > offset_cap:
-            raise PagerDutyPaginationLimitError(f"{total:,} incidents in one slice")
-        if first.get("more") and items:
-            offsets = range(len(items), total, PAGE_LIMIT)
-            for later in client.map_concurrently(page, offsets):
-                items.extend(later.result().get("incidents") or [])
-        return items
-    latest = first
-    while latest.get("more") and latest.get("incidents"):
-        latest = page(len(items))
-        items.extend(latest.get("incidents") or [])
-    return items
-
-
-def fetch_incidents(
-    client: PagerDutyClient,
-    since: datetime,
-    until: datetime,
-    *,
-    service_ids: Sequence[str] = (),
-    team_ids: Sequence[str] = (),
-    offset_cap: int = OFFSET_CAP,
-) -> list[dict[str, Any]]:
-    """Every incident created in [since, until), oldest slice first, without duplicates."""
-    # Each incident's trigger (custom details, incident_key) comes with the listing, for free.
-    params: dict[str, Any] = {"time_zone": "UTC", "include[]": ["first_trigger_log_entries"]}
-    if service_ids:
-        params["service_ids[]"] = list(service_ids)
-    if team_ids:
-        params["team_ids[]"] = list(team_ids)
-    seen: dict[str, dict[str, Any]] = {}
-
-    def fetch(start: datetime, end: datetime) -> None:
-        try:
-            found = _slice_pages(
-                client, {**params, "since": iso_utc(start), "until": iso_utc(end)}, offset_cap
-            )
-        except PagerDutyPaginationLimitError:
-            if end - start <= MIN_SLICE:
-                raise
-            middle = start + (end - start) / 2
-            middle = middle.replace(microsecond=0)
-            fetch(start, middle)
-            fetch(middle, end)
-            return
-        for incident in found:
-            seen.setdefault(str(incident.get("id")), incident)
-
-    start = since
-    while start < until:
-        end = min(start + MAX_RANGE, until)
-        fetch(start, end)
-        start = end
-    return list(seen.values())
+from pd_toolkit.store import IncidentStore, open_store, scope_key, sync_incidents
+from pd_toolkit.store.sync import ClientLike, fetch_incidents
 
 
 @dataclass
@@ -121,22 +43,19 @@ class History:
         return self._index
 
 
-ScopeKey = tuple[tuple[str, ...], tuple[str, ...], int]
-
-
 @dataclass
 class ClientCache:
-    """What one client has fetched: histories by scope, resolutions, past_incidents answers."""
+    """What one client keeps in memory: PagerDuty's past_incidents scores by incident."""
 
-    histories: dict[ScopeKey, History] = field(default_factory=dict)
-    resolutions: dict[str, tuple[float, Resolution | None]] = field(default_factory=dict)
     past_scores: dict[str, tuple[float, dict[str, float]]] = field(default_factory=dict)
-    past_incidents_refused_at: float | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 _CACHES: weakref.WeakKeyDictionary[PagerDutyClient, ClientCache] = weakref.WeakKeyDictionary()
 _CACHES_LOCK = threading.Lock()
+HistoryKey = tuple[int, str, str, int]
+_HISTORIES: OrderedDict[HistoryKey, tuple[int, History]] = OrderedDict()
+MAX_HISTORIES = 16
 
 
 def cache_for(client: PagerDutyClient) -> ClientCache:
@@ -149,12 +68,13 @@ def cache_for(client: PagerDutyClient) -> ClientCache:
 
 
 def clear_history_cache(client: PagerDutyClient | None = None) -> None:
-    """Forget cached histories and resolutions (of one client, or of all)."""
+    """Forget in-memory histories and scores (of one client, or of all); the store stays."""
     with _CACHES_LOCK:
         if client is None:
             _CACHES.clear()
         else:
             _CACHES.pop(client, None)
+        _HISTORIES.clear()
 
 
 def _records(incidents: Sequence[dict[str, Any]]) -> list[IncidentRecord]:
@@ -168,15 +88,8 @@ def _records(incidents: Sequence[dict[str, Any]]) -> list[IncidentRecord]:
     return records
 
 
-def _fresh(history: History | None, until: datetime, ttl: float) -> History | None:
-    """``history`` if it is younger than ``ttl`` seconds and ends near ``until``."""
-    if history is None or time.monotonic() - history.fetched_at >= ttl:
-        return None
-    return history if abs((history.until - until).total_seconds()) <= ttl else None
-
-
 def get_history(
-    client: PagerDutyClient,
+    client: ClientLike,
     *,
     since: datetime,
     until: datetime,
@@ -184,31 +97,42 @@ def get_history(
     service_ids: Sequence[str] = (),
     team_ids: Sequence[str] = (),
     ttl: float,
-    fetch: Callable[..., list[dict[str, Any]]] = fetch_incidents,
+    store: IncidentStore | str | None = None,
 ) -> tuple[History, bool]:
-    """The history of a scope, from the client's cache when fresh; (history, from_cache).
+    """The history of a scope; (history, True when no request was needed).
 
-    A service-scoped search is served from a fresh all-services history by filtering it.
+    The store is synced first (nothing is sent when it is at most ``ttl`` seconds behind
+    ``until``); a scope the account-wide sync covers is served from it, filtered.
     """
-    cache = cache_for(client)
-    key: ScopeKey = (tuple(sorted(service_ids)), tuple(sorted(team_ids)), window_days)
-    with cache.lock:
-        cached = _fresh(cache.histories.get(key), until, ttl)
-        if cached is not None:
-            return cached, True
-        everything = _fresh(cache.histories.get(((), (), window_days)), until, ttl)
-        if everything is not None and service_ids and not team_ids:
-            wanted = set(service_ids)
-            cached = History(
-                since=everything.since,
-                until=everything.until,
-                records=[r for r in everything.records if r.service_id in wanted],
-                fetched_at=everything.fetched_at,
-            )
-            cache.histories[key] = cached
-            return cached, True
-    incidents = fetch(client, since, until, service_ids=service_ids, team_ids=team_ids)
+    opened = open_store(store)
+    report = sync_incidents(
+        client,
+        opened,
+        since=since,
+        until=until,
+        service_ids=service_ids,
+        team_ids=team_ids,
+        fresh_for=timedelta(seconds=ttl),
+    )
+    partition = opened.partition(client)
+    key: HistoryKey = (id(opened), partition, scope_key(service_ids, team_ids), window_days)
+    revision = opened.revision(partition)
+    with _CACHES_LOCK:
+        cached = _HISTORIES.get(key)
+        if cached is not None and cached[0] == revision:
+            history = cached[1]
+            if abs((history.until - until).total_seconds()) <= ttl:
+                _HISTORIES.move_to_end(key)
+                return history, report.requests == 0
+    incidents = opened.incidents(
+        partition, since=since, until=until, service_ids=service_ids, team_ids=team_ids
+    )
     history = History(since=since, until=until, records=_records(incidents))
-    with cache.lock:
-        cache.histories[key] = history
-    return history, False
+    with _CACHES_LOCK:
+        _HISTORIES[key] = (revision, history)
+        while len(_HISTORIES) > MAX_HISTORIES:
+            _HISTORIES.popitem(last=False)
+    return history, report.requests == 0
+
+
+__all__ = ["History", "cache_for", "clear_history_cache", "fetch_incidents", "get_history"]

@@ -25,6 +25,7 @@ from pd_toolkit.history.ranking import (
     EmbeddingsLike,
     ScoredCandidate,
 )
+from pd_toolkit.store import IncidentStore, open_store
 
 DEFAULT_WINDOW_DAYS = 180
 DEFAULT_LIMIT = 5
@@ -32,6 +33,8 @@ RECENT_LIMIT = 5
 MAX_LIMIT = 50
 CACHE_TTL_SECONDS = 600.0
 PAST_INCIDENTS_LIMIT = 100
+PLAN_FACT = "past_incidents"
+PLAN_RECHECK = timedelta(days=1)
 PLAN_NOTICE = (
     "PagerDuty's past_incidents needs the Event Intelligence or Digital Operations plan "
     "(HTTP 402); ranked locally instead."
@@ -45,14 +48,24 @@ def _as_incident(incident: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _past_incident_scores(
-    client: PagerDutyClient, cache: ClientCache, incident_id: str, ttl: float, notices: list[str]
+    client: PagerDutyClient,
+    store: IncidentStore,
+    cache: ClientCache,
+    incident_id: str,
+    ttl: float,
+    notices: list[str],
 ) -> dict[str, float]:
-    """PagerDuty's own past_incidents scores for ``incident_id``; {} on 402 (with a notice)."""
-    now = time.monotonic()
-    refused = cache.past_incidents_refused_at
-    if refused is not None and now - refused < ttl:
+    """PagerDuty's own past_incidents scores for ``incident_id``; {} on 402 (with a notice).
+
+    A 402 is remembered in the store for the account (this key's partition) for
+    ``PLAN_RECHECK``, so later searches, in any process, do not ask again.
+    """
+    partition = store.partition(client)
+    refused = store.fact(partition, PLAN_FACT)
+    if refused is not None and datetime.now(UTC) - refused[1] < PLAN_RECHECK:
         notices.append(PLAN_NOTICE)
         return {}
+    now = time.monotonic()
     cached = cache.past_scores.get(incident_id)
     if cached is not None and now - cached[0] < ttl:
         return cached[1]
@@ -61,7 +74,7 @@ def _past_incident_scores(
             f"/incidents/{incident_id}/past_incidents", {"limit": PAST_INCIDENTS_LIMIT}
         )
     except PagerDutyPlanError:
-        cache.past_incidents_refused_at = now
+        store.set_fact(partition, PLAN_FACT, "402", datetime.now(UTC))
         notices.append(PLAN_NOTICE)
         return {}
     except PagerDutyError as exc:
@@ -115,34 +128,35 @@ def fetch_resolution(client: PagerDutyClient, record: IncidentRecord) -> Resolut
 
 def _resolutions(
     client: PagerDutyClient,
-    cache: ClientCache,
+    store: IncidentStore,
     records: Sequence[IncidentRecord],
-    ttl: float,
     notices: list[str],
 ) -> dict[str, Resolution | None]:
-    """Resolutions of the top matches, cached for ``ttl`` seconds."""
-    now = time.monotonic()
-    found: dict[str, Resolution | None] = {}
-    missing: list[IncidentRecord] = []
-    for record in records:
-        cached = cache.resolutions.get(record.id)
-        if cached is not None and now - cached[0] < ttl:
-            found[record.id] = cached[1]
-        else:
-            missing.append(record)
+    """Resolutions of the top matches: a resolved incident's is fetched once, then kept in the
+    store; an open incident's is fetched each time (it may still change)."""
+    partition = store.partition(client)
+    kept = store.resolutions(partition, [r.id for r in records if r.status == "resolved"])
+    found: dict[str, Resolution | None] = {
+        key: Resolution.model_validate(value) if value is not None else None
+        for key, value in kept.items()
+    }
+    missing = [record for record in records if record.id not in found]
     if not missing:
         return found
     failures: list[str] = []
     lookups = client.map_concurrently(lambda record: fetch_resolution(client, record), missing)
+    to_keep: dict[str, dict[str, Any] | None] = {}
     for record, lookup in zip(missing, lookups, strict=True):
         try:
             resolution = lookup.result()
-        except PagerDutyError as exc:  # not cached: the next search tries again
+        except PagerDutyError as exc:  # not kept: the next search tries again
             failures.append(exc.message)
             found[record.id] = None
             continue
         found[record.id] = resolution
-        cache.resolutions[record.id] = (now, resolution)
+        if record.status == "resolved":
+            to_keep[record.id] = resolution.model_dump(mode="json") if resolution else None
+    store.put_resolutions(partition, to_keep)
     if failures:
         notices.append(f"How {len(failures)} match(es) were resolved is unknown: {failures[0]}.")
     return found
@@ -220,6 +234,7 @@ def find_similar_incidents(
     min_similarity: float = SHOW_FLOOR,
     pattern_threshold: float = PATTERN_THRESHOLD,
     cache_ttl: float = CACHE_TTL_SECONDS,
+    store: IncidentStore | str | None = None,
 ) -> SimilarIncidents:
     """Rank the incidents of the last ``window_days`` by similarity to ``incident`` or ``text``.
 
@@ -232,8 +247,10 @@ def find_similar_incidents(
     matches were fixed, the fix of matches whose trigger details match the query's first.
     The query incident's trigger details come with it (``include[]=first_trigger_log_entries``)
     or from the history's listing of it; without them the ranking reads titles only. The
-    history is cached per client for ``cache_ttl`` seconds. ``requests_used`` is the client's
-    request count delta (other threads using the same client at the same time inflate it).
+    history comes from ``store`` (an :class:`IncidentStore`, a spec for :func:`open_store`, or
+    None: ``PD_TOOLKIT_STORE`` or the default file), synced first unless it is at most
+    ``cache_ttl`` seconds behind. ``requests_used`` is the client's request count delta (other
+    threads using the same client at the same time inflate it).
     """
     if (incident is None) == (text is None):
         raise ValueError("Give exactly one of incident (an incident object) or text")
@@ -267,6 +284,7 @@ def find_similar_incidents(
     )
 
     cache = cache_for(client)
+    opened = open_store(store)
     notices: list[str] = []
 
     def fetch(part: str) -> Any:
@@ -280,10 +298,11 @@ def find_similar_incidents(
                 service_ids=services,
                 team_ids=teams,
                 ttl=cache_ttl,
+                store=opened,
             )
         if record is None or not use_past_incidents:
             return {}
-        return _past_incident_scores(client, cache, record.id, cache_ttl, notices)
+        return _past_incident_scores(client, opened, cache, record.id, cache_ttl, notices)
 
     with client.count_requests() as requests_used:
         history_lookup, scores_lookup = client.map_concurrently(fetch, ["history", "scores"])
@@ -302,7 +321,7 @@ def find_similar_incidents(
             min_similarity=min_similarity,
         )
         top = ranked[:limit]
-        resolutions = _resolutions(client, cache, [c.record for c in top], cache_ttl, notices)
+        resolutions = _resolutions(client, opened, [c.record for c in top], notices)
     candidates = len(history.records) - (
         record is not None and any(r.id == record.id for r in history.records)
     )

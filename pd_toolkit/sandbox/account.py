@@ -28,6 +28,7 @@ from .rotation import Layer, render, shifts, user_at
 API = "https://api.pagerduty.com"
 WEB = "https://sandbox.pagerduty.com"
 HISTORY_DAYS = 180
+HISTORY_INCIDENTS = 2050  # resolved incidents over HISTORY_DAYS (the open ones come on top)
 # The clock the history is planned on before it moves to the sandbox's `now`: the same seed
 # gives the same incidents (numbers, titles, causes, details) whatever the clock; only their
 # times move, and with them who was on call when each one fired.
@@ -237,11 +238,11 @@ OPEN_INCIDENTS: tuple[_OpenSpec, ...] = (
 class SandboxAccount:
     """Everything the sandbox serves, plus the hidden ground truth behind the incidents."""
 
-    def __init__(self, seed: int, now: datetime) -> None:
+    def __init__(self, seed: int, now: datetime, incidents: int = HISTORY_INCIDENTS) -> None:
         self.seed = seed
         self.now = now
         self._build_org(random.Random(f"pd-sandbox-org:{seed}"))
-        self._build_history(random.Random(f"pd-sandbox-history:{seed}"))
+        self._build_history(random.Random(f"pd-sandbox-history:{seed}"), incidents)
 
     # ------------------------------------------------------------------ organisation
     def _build_org(self, rng: random.Random) -> None:
@@ -498,7 +499,7 @@ class SandboxAccount:
         self.user_key_user_id = self.user_id_by_name["Alice Nguyen"]
 
     # ------------------------------------------------------------------ history
-    def _build_history(self, rng: random.Random) -> None:
+    def _build_history(self, rng: random.Random, incidents: int) -> None:
         """The incidents and change events of the last HISTORY_DAYS, the same story whatever
         the clock: they are planned on the fixed REFERENCE_NOW (recurrence patterns included)
         and moved to `now`; each incident draws from its own generators, so that what depends
@@ -513,7 +514,7 @@ class SandboxAccount:
 
         planned: list[tuple[datetime, FailureMode, str, _OpenSpec | None, int | None]] = []
         total_weight = sum(m.weight for m in catalog.MODES)
-        extra = 2050 - 15 * len(catalog.MODES)
+        extra = max(0, incidents - 15 * len(catalog.MODES))
         for mode in catalog.MODES:
             count = 15 + round(extra * mode.weight / total_weight * rng.uniform(0.9, 1.1))
             lo, hi = start, now - timedelta(hours=4)
@@ -541,7 +542,7 @@ class SandboxAccount:
         self.change_events: list[Json] = []
         self._mode_of: dict[str, str] = {}
         seen_ids = set(self._ids.seen)
-        first_number = NEWEST_NUMBER - len(planned) + 1
+        first_number = max(1000, NEWEST_NUMBER - len(planned) + 1)
         for index, (t, mode, service, spec, title) in enumerate(planned):
             ids = _Ids(random.Random(f"pd-sandbox-ids:{self.seed}:{index}"))
             ids.seen = seen_ids
@@ -1299,6 +1300,6 @@ def _sample_times(
 
 
 @functools.lru_cache(maxsize=8)
-def build_account(seed: int, now: datetime) -> SandboxAccount:
-    """The account for (seed, now), built once per process and shared read-only."""
-    return SandboxAccount(seed, now)
+def build_account(seed: int, now: datetime, incidents: int = HISTORY_INCIDENTS) -> SandboxAccount:
+    """The account for (seed, now, history size), built once per process, shared read-only."""
+    return SandboxAccount(seed, now, incidents)

@@ -30,7 +30,7 @@ from typing import Any, Literal
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from .account import SandboxAccount, build_account
+from .account import HISTORY_INCIDENTS, SandboxAccount, build_account
 from .api import ApiError, Context, dispatch
 from .hostile import hostile_account
 from .webhooks import deliver, webhook_event
@@ -132,6 +132,7 @@ class Sandbox:
         latency: float = 0.0,
         past_incidents_enabled: bool = False,
         hostile: bool = False,
+        incidents: int = HISTORY_INCIDENTS,
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
     ) -> None:
@@ -146,6 +147,7 @@ class Sandbox:
         self.latency = latency
         self.past_incidents_enabled = past_incidents_enabled
         self.hostile = hostile  # add the prompt-injection incident of sandbox/hostile.py
+        self.incidents = incidents  # resolved incidents in the 180 days of history
         if webhook_url and not webhook_secret:
             raise ValueError("webhook_url needs a webhook_secret to sign with")
         self.webhook_url = webhook_url
@@ -165,7 +167,7 @@ class Sandbox:
         changes it: the first change gives the sandbox its own copy)."""
         if self._own_account is not None:
             return self._own_account
-        account = build_account(self.seed, self.now)
+        account = build_account(self.seed, self.now, self.incidents)
         return hostile_account(account) if self.hostile else account
 
     # -------------------------------------------------------------- changes over time

@@ -1,0 +1,46 @@
+"""The persistent incident store: what history needs, kept across processes and shared.
+
+``open_store(spec)`` opens (once per process) the store named by ``spec``, else by
+``PD_TOOLKIT_STORE``, else the SQLite file ``${XDG_CACHE_HOME:-~/.cache}/pd_toolkit/store.db``;
+``memory`` keeps nothing on disk; any SQLAlchemy URL works (``postgresql+psycopg://...`` for a
+store a team's workers share). ``sync_incidents`` fills it from PagerDuty. Dependencies point
+one way: history -> store -> client.
+"""
+
+from pd_toolkit.store.compact import compact_incident
+from pd_toolkit.store.db import (
+    ENV_VAR,
+    SCHEMA_VERSION,
+    IncidentStore,
+    StoreStats,
+    UpsertCount,
+    close_stores,
+    default_store_path,
+    open_store,
+    store_url,
+)
+from pd_toolkit.store.sync import (
+    SyncReport,
+    fetch_incidents,
+    iter_slices,
+    scope_key,
+    sync_incidents,
+)
+
+__all__ = [
+    "ENV_VAR",
+    "SCHEMA_VERSION",
+    "IncidentStore",
+    "StoreStats",
+    "SyncReport",
+    "UpsertCount",
+    "close_stores",
+    "compact_incident",
+    "default_store_path",
+    "fetch_incidents",
+    "iter_slices",
+    "open_store",
+    "scope_key",
+    "store_url",
+    "sync_incidents",
+]
