@@ -79,7 +79,10 @@ def test_free_text_query_on_a_service(cassette_client: PagerDutyClient) -> None:
         now=FIXED_NOW,
         window_days=WINDOW_DAYS,
     )
-    assert again.requests_used == 0 and again.from_cache
+    # Warm: the history and resolved matches' resolutions come from the store; only an open
+    # match's notes are asked again (it may have new ones).
+    open_shown = sum(match.status != "resolved" for match in again.matches)
+    assert again.requests_used == open_shown and again.from_cache
 
 
 @pytest.mark.vcr
