@@ -304,7 +304,8 @@ def _changes_section(changes: ChangeList, trigger: datetime | None, tz: tzinfo) 
 
 
 def _similar_line(match: SimilarIncident, tz: tzinfo) -> str:
-    line = f"#{match.number} {similar_phrase(match, MARKDOWN, tz)} {cite('incident', match.id)}"
+    record = match.incident
+    line = f"#{record.number} {similar_phrase(match, MARKDOWN, tz)} {cite('incident', record.id)}"
     if match.resolution:
         line += f"\n   - {resolution_phrase(match.resolution, MARKDOWN)}"
     return line
@@ -322,13 +323,13 @@ def _similar_section(similar: SimilarIncidents, tz: tzinfo) -> list[str]:
         "No similar past incidents."
     ]
     if similar.recent:
-        shown = {m.id: n for n, m in enumerate(similar.matches, start=1)}
+        shown = {m.incident.id: n for n, m in enumerate(similar.matches, start=1)}
         lines += ["", "Most recent earlier occurrences (however worded):"]
         lines += [
-            f"- #{m.number} {ago_phrase(m.created_at, query.until, tz)} "
-            + (f"= match {shown[m.id]}" if m.id in shown else untrusted(m.title, 80))
-            + f" {cite('incident', m.id)}"
-            for m in similar.recent
+            f"- #{r.number} {ago_phrase(r.created_at, query.until, tz)} "
+            + (f"= match {shown[r.id]}" if r.id in shown else untrusted(r.title, 80))
+            + f" {cite('incident', r.id)}"
+            for r in (m.incident for m in similar.recent)
         ]
     if pattern.count:
         resolvers = ", ".join(f"{clean_name(r.name)} ({r.count})" for r in pattern.resolvers)
@@ -447,8 +448,8 @@ def _summary(
             f"{lead_time(closest.timestamp, trigger)} {cite('change', closest.id)}"
         )
     if similar and similar.matches:
-        top = similar.matches[0]
-        latest = similar.recent[0] if similar.recent else None
+        top = similar.matches[0].incident
+        latest = similar.recent[0].incident if similar.recent else None
         last = f", last on {fmt_time(latest.created_at, tz)} (#{latest.number})" if latest else ""
         fix = (
             f"; fixed before by: {untrusted(similar.fixes[0].summary, FIX_CAP)} "

@@ -43,6 +43,7 @@ from pd_toolkit.history.models import Resolution, SimilarIncident
 from pd_toolkit.history.pattern import earlier_occurrences, group_fixes
 from pd_toolkit.history.ranking import PATTERN_THRESHOLD, SHOW_FLOOR
 from pd_toolkit.history.search import RECENT_LIMIT, as_similar_incident
+from pd_toolkit.models import Incident
 from pd_toolkit.sandbox import Sandbox
 
 FIXED_NOW = datetime(2026, 11, 18, 9, 30, tzinfo=UTC)
@@ -306,7 +307,8 @@ def conversation_requests(sandbox: Sandbox, queries: Sequence[IncidentRecord]) -
     by_id = {i["id"]: i for i in sandbox.account.incidents}
     used = []
     for query in [*queries, queries[0]]:
-        result = find_similar_incidents(client, by_id[query.id], now=FIXED_NOW)
+        incident = Incident.model_validate(by_id[query.id])
+        result = find_similar_incidents(client, incident, now=FIXED_NOW)
         used.append(result.requests_used)
     return used
 
@@ -540,7 +542,7 @@ def answer_scores(
         ):
             matches, _ = answer(query)
             fixes = group_fixes(matches)
-            top1.append(bool(matches) and mode[matches[0].id] == mode[query.id])
+            top1.append(bool(matches) and mode[matches[0].incident.id] == mode[query.id])
             first_fix.append(
                 bool(fixes) and all(mode[i] == mode[query.id] for i in fixes[0].incident_ids)
             )
@@ -568,7 +570,7 @@ def answer_scores(
         wanted = truth[query.id]
         recall.append(sum(i in shown for i in wanted) / len(wanted))
         reworded.extend(i in shown for i in wanted if titles[i] != query.normalized)
-        in_matches.append(sum(i in {m.id for m in matches} for i in wanted) / len(wanted))
+        in_matches.append(sum(i in {m.incident.id for m in matches} for i in wanted) / len(wanted))
     return AnswerScores(
         lookalike_queries=len(top1),
         top1=statistics.mean(top1),

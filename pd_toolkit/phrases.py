@@ -320,9 +320,10 @@ def note_phrase(note: Note, style: Style = PLAIN) -> str:
 
 def outcome_phrase(match: SimilarIncident) -> str:
     """'resolved in 1h05m', else the match's status."""
-    if match.status == "resolved":
-        return f"resolved in {seconds_duration(match.time_to_resolve_seconds)}"
-    return match.status or "?"
+    record = match.incident
+    if record.status == "resolved":
+        return f"resolved in {seconds_duration(record.time_to_resolve_seconds)}"
+    return record.status or "?"
 
 
 def why_phrase(match: SimilarIncident) -> str:
@@ -341,12 +342,13 @@ def why_phrase(match: SimilarIncident) -> str:
 
 def similar_phrase(match: SimilarIncident, style: Style = PLAIN, tz: tzinfo = UTC) -> str:
     """One match (its own id left to the renderer): title, service, when, outcome, score, why."""
-    service = Ref(id=match.service_id, name=match.service_name)
+    record = match.incident
+    service = Ref(id=record.service_id, name=record.service_name)
     return " | ".join(
         [
-            style.text(match.title, TITLE_CAP),
+            style.text(record.title, TITLE_CAP),
             f"service {style.name(service, 'service')}",
-            fmt_time(match.created_at, tz),
+            fmt_time(record.created_at, tz),
             outcome_phrase(match),
             f"score {match.score:.2f}",
             f"why: {why_phrase(match)}",

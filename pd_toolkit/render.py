@@ -343,8 +343,9 @@ def render_changes(result: ChangeList, tz: tzinfo = UTC) -> str:
 
 def similar_line(rank: int, match: SimilarIncident, tz: tzinfo = UTC) -> str:
     """One match: rank, number, id, :func:`~pd_toolkit.phrases.similar_phrase`, and its fix."""
-    number = f"#{match.number} " if match.number is not None else ""
-    parts = [f"{rank}. {number}{match.id} {similar_phrase(match, tz=tz)}"]
+    record = match.incident
+    number = f"#{record.number} " if record.number is not None else ""
+    parts = [f"{rank}. {number}{record.id} {similar_phrase(match, tz=tz)}"]
     if match.resolution is not None:
         parts.append(resolution_phrase(match.resolution))
     return " | ".join(parts)
@@ -352,9 +353,12 @@ def similar_line(rank: int, match: SimilarIncident, tz: tzinfo = UTC) -> str:
 
 def recent_line(match: SimilarIncident, shown: dict[str, int], until: datetime, tz: tzinfo) -> str:
     """One recent earlier occurrence: when, how long before, and which match it is (if any)."""
-    number = f"#{match.number} " if match.number is not None else ""
-    where = f"= match {shown[match.id]}" if match.id in shown else quote_untrusted(match.title, 80)
-    return f"- {number}{match.id} {ago_phrase(match.created_at, until, tz)} {where}"
+    record = match.incident
+    number = f"#{record.number} " if record.number is not None else ""
+    where = (
+        f"= match {shown[record.id]}" if record.id in shown else quote_untrusted(record.title, 80)
+    )
+    return f"- {number}{record.id} {ago_phrase(record.created_at, until, tz)} {where}"
 
 
 def fix_line(rank: int, fix: FixGroup) -> str:
@@ -388,7 +392,7 @@ def render_similar_incidents(result: SimilarIncidents, tz: tzinfo = UTC) -> str:
     ]
     lines += [similar_line(i, m, tz) for i, m in enumerate(result.matches, start=1)]
     if result.recent:
-        shown = {m.id: rank for rank, m in enumerate(result.matches, start=1)}
+        shown = {m.incident.id: rank for rank, m in enumerate(result.matches, start=1)}
         lines.append(f"Most recent earlier occurrences ({len(result.recent)}, newest first):")
         lines += [recent_line(m, shown, query.until, tz) for m in result.recent]
     if len(result.fixes) > 1:

@@ -780,7 +780,7 @@ class FindSimilarIncidentsTool(PagerDutyTool):
                 service_ids = [str(found.service.id)]  # still the incident's own service
         result = find_similar_incidents(
             self.client,
-            found.model_dump(mode="json", exclude_none=True) if found else None,
+            found,
             text=None if found else args.text,
             service_ids=service_ids,
             team_ids=team_ids,

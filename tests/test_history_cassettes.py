@@ -15,6 +15,7 @@ from conftest import FIXED_NOW
 
 from pd_toolkit import PagerDutyClient
 from pd_toolkit.history import clear_history_cache, find_similar_incidents
+from pd_toolkit.models import Incident
 from pd_toolkit.render import render_similar_incidents
 
 WINDOW_DAYS = 14
@@ -45,17 +46,19 @@ def latest_resolved(client: PagerDutyClient) -> dict[str, Any]:
 @pytest.mark.vcr
 def test_incident_query_default_scope_with_402_fallback(cassette_client: PagerDutyClient) -> None:
     query = latest_resolved(cassette_client)
-    detail = cassette_client.get(f"/incidents/{query['id']}")
-    result = find_similar_incidents(cassette_client, detail, now=FIXED_NOW, window_days=WINDOW_DAYS)
+    detail = cassette_client.get(f"/incidents/{query['id']}")["incident"]
+    result = find_similar_incidents(
+        cassette_client, Incident.model_validate(detail), now=FIXED_NOW, window_days=WINDOW_DAYS
+    )
     assert result.query.incident_id == query["id"]
     assert result.query.scope == f"services {query['service']['id']}"
-    assert query["id"] not in {m.id for m in result.matches}
-    assert all(m.service_id == query["service"]["id"] for m in result.matches)
+    assert query["id"] not in {m.incident.id for m in result.matches}
+    assert all(m.incident.service_id == query["service"]["id"] for m in result.matches)
     if result.notices:
         assert "HTTP 402" in result.notices[0]
     text = render_similar_incidents(result)
     assert text.startswith(f"Similar incidents to incident #{query['incident_number']} ")
-    assert all(m.id in text for m in result.matches)
+    assert all(m.incident.id in text for m in result.matches)
 
 
 @pytest.mark.vcr
@@ -81,7 +84,7 @@ def test_free_text_query_on_a_service(cassette_client: PagerDutyClient) -> None:
     )
     # Warm: the history and resolved matches' resolutions come from the store; only an open
     # match's notes are asked again (it may have new ones).
-    open_shown = sum(match.status != "resolved" for match in again.matches)
+    open_shown = sum(match.incident.status != "resolved" for match in again.matches)
     assert again.requests_used == open_shown and again.from_cache
 
 

@@ -21,6 +21,7 @@ from pd_toolkit.history import (
     find_similar_incidents,
     normalize_title,
 )
+from pd_toolkit.models import Incident
 from pd_toolkit.render import render_similar_incidents
 
 pytestmark = pytest.mark.sandbox
@@ -59,13 +60,15 @@ def test_incident_search_finds_its_failure_mode_and_how_it_was_fixed(sandbox: An
     client = client_for(sandbox)
     account = sandbox.account
     query = recurring_incident(sandbox)
-    result = find_similar_incidents(client, {"incident": query}, now=FIXED_NOW)
+    result = find_similar_incidents(client, Incident.model_validate(query), now=FIXED_NOW)
     assert result.query.scope == f"services {query['service']['id']}"
     assert 1 <= len(result.matches) <= 5
     mode = account.failure_mode_of(query["id"])
-    assert account.failure_mode_of(result.matches[0].id) == mode
-    assert query["id"] not in {m.id for m in result.matches}
-    assert all(m.service_id == query["service"]["id"] and m.same_service for m in result.matches)
+    assert account.failure_mode_of(result.matches[0].incident.id) == mode
+    assert query["id"] not in {m.incident.id for m in result.matches}
+    assert all(
+        m.incident.service_id == query["service"]["id"] and m.same_service for m in result.matches
+    )
     assert [m.score for m in result.matches] == sorted(
         (m.score for m in result.matches), reverse=True
     )
@@ -74,7 +77,7 @@ def test_incident_search_finds_its_failure_mode_and_how_it_was_fixed(sandbox: An
     assert result.pattern.first_seen is not None and result.pattern.recurrence
     assert result.requests_used >= 2 and not result.from_cache
     text = render_similar_incidents(result)
-    assert all(m.id in text for m in result.matches)
+    assert all(m.incident.id in text for m in result.matches)
 
 
 def test_free_text_search_over_every_service(sandbox: Any) -> None:
@@ -85,14 +88,16 @@ def test_free_text_search_over_every_service(sandbox: Any) -> None:
     result = find_similar_incidents(client, text=text, now=FIXED_NOW)
     assert result.query.kind == "text" and result.query.scope == "all services"
     assert result.candidates > 1000
-    assert account.failure_mode_of(result.matches[0].id) == account.failure_mode_of(query["id"])
+    assert account.failure_mode_of(result.matches[0].incident.id) == account.failure_mode_of(
+        query["id"]
+    )
     assert not result.notices  # free text never asks past_incidents
 
 
 def test_402_fallback_is_silent_but_stated(fresh_sandbox: Any) -> None:
     client = client_for(fresh_sandbox)
     query = recurring_incident(fresh_sandbox)
-    result = find_similar_incidents(client, query, now=FIXED_NOW)
+    result = find_similar_incidents(client, Incident.model_validate(query), now=FIXED_NOW)
     assert result.matches
     assert len(result.notices) == 1 and "HTTP 402" in result.notices[0]
     assert all(m.pagerduty_score is None for m in result.matches)
@@ -103,7 +108,7 @@ def test_past_incidents_scores_are_blended_when_enabled(fresh_sandbox: Any) -> N
     fresh_sandbox.past_incidents_enabled = True
     client = client_for(fresh_sandbox)
     query = recurring_incident(fresh_sandbox)
-    result = find_similar_incidents(client, query, now=FIXED_NOW)
+    result = find_similar_incidents(client, Incident.model_validate(query), now=FIXED_NOW)
     assert not result.notices
     assert any(m.pagerduty_score is not None for m in result.matches)
     assert "PagerDuty score" in render_similar_incidents(result)
@@ -112,9 +117,9 @@ def test_past_incidents_scores_are_blended_when_enabled(fresh_sandbox: Any) -> N
 def test_second_search_is_served_from_the_cache(fresh_sandbox: Any) -> None:
     client = client_for(fresh_sandbox)
     query = recurring_incident(fresh_sandbox)
-    first = find_similar_incidents(client, query, now=FIXED_NOW)
+    first = find_similar_incidents(client, Incident.model_validate(query), now=FIXED_NOW)
     sent = len(fresh_sandbox.request_log)
-    again = find_similar_incidents(client, query, now=FIXED_NOW)
+    again = find_similar_incidents(client, Incident.model_validate(query), now=FIXED_NOW)
     assert again.requests_used == 0 and again.from_cache
     assert len(fresh_sandbox.request_log) == sent
     assert again.matches == first.matches
@@ -127,7 +132,9 @@ def test_rate_limited_history_fetch_is_retried(fresh_sandbox: Any) -> None:
     client = PagerDutyClient(
         api_key=fresh_sandbox.api_key, base_url=fresh_sandbox.base_url, max_retry_wait=0.1
     )
-    result = find_similar_incidents(client, recurring_incident(fresh_sandbox), now=FIXED_NOW)
+    result = find_similar_incidents(
+        client, Incident.model_validate(recurring_incident(fresh_sandbox)), now=FIXED_NOW
+    )
     assert result.matches
     listing = [r.status for r in fresh_sandbox.request_log if r.path == "/incidents"]
     assert listing[:2] == [429, 200]

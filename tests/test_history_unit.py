@@ -29,7 +29,8 @@ from pd_toolkit.history import (
 from pd_toolkit.history.normalize import shared_terms
 from pd_toolkit.history.pattern import busiest_hours, busiest_weekday, summarize_pattern
 from pd_toolkit.history.ranking import PATTERN_THRESHOLD, SHOW_FLOOR
-from pd_toolkit.history.search import _weak_notice
+from pd_toolkit.history.search import _weak_notice, fetch_resolution
+from pd_toolkit.models import Incident
 from pd_toolkit.render import render_similar_incidents
 
 NOW = datetime(2026, 11, 18, 9, 30, tzinfo=UTC)
@@ -377,8 +378,8 @@ def test_search_by_incident_with_402_fallback_and_cache() -> None:
     notes = {"Q00000": [{"content": "Restarted pgbouncer", "user": {"summary": "Bob"}}]}
     client = FakeClient(items, notes=notes)
     query = incident(999, "Postgres connection pool exhausted on pg-1.prod.internal", days_ago=0)
-    result = find_similar_incidents(client, {"incident": query}, now=NOW)  # type: ignore[arg-type]
-    assert [m.number for m in result.matches] == [0, 1, 2, 3, 4]
+    result = find_similar_incidents(client, Incident.model_validate(query), now=NOW)  # type: ignore[arg-type]
+    assert [m.incident.number for m in result.matches] == [0, 1, 2, 3, 4]
     assert result.matches[0].resolution is not None
     assert result.matches[0].resolution.summary == "Restarted pgbouncer"
     assert result.matches[1].resolution is not None
@@ -387,7 +388,7 @@ def test_search_by_incident_with_402_fallback_and_cache() -> None:
     assert result.pattern.count == 12
     assert any("HTTP 402" in n for n in result.notices)
     assert result.requests_used == client.request_count
-    again = find_similar_incidents(client, query, now=NOW)  # type: ignore[arg-type]
+    again = find_similar_incidents(client, Incident.model_validate(query), now=NOW)  # type: ignore[arg-type]
     assert again.requests_used == 0 and again.from_cache
     assert again.matches == result.matches and any("HTTP 402" in n for n in again.notices)
 
@@ -414,11 +415,13 @@ def test_other_wordings_on_the_service_are_shown_not_hidden() -> None:
     single 0.35 threshold showed nothing."""
     client = FakeClient(history())
     query = incident(999, "pgbouncer: no more connections allowed (max_client_conn)", days_ago=0)
-    result = find_similar_incidents(client, query, now=NOW)  # type: ignore[arg-type]
+    result = find_similar_incidents(client, Incident.model_validate(query), now=NOW)  # type: ignore[arg-type]
     assert len(result.matches) == 5
-    assert all(m.title.startswith("Postgres connection pool") for m in result.matches)
+    assert all(m.incident.title.startswith("Postgres connection pool") for m in result.matches)
     assert all(m.same_service and m.similarity < 0.35 for m in result.matches)
-    old = find_similar_incidents(client, query, now=NOW, min_similarity=0.35)  # type: ignore[arg-type]
+    old = find_similar_incidents(
+        client, Incident.model_validate(query), now=NOW, min_similarity=0.35
+    )  # type: ignore[arg-type]
     assert old.matches == [] and "similar enough" in old.notices[-1]
 
 
@@ -435,8 +438,8 @@ def test_search_blends_past_incidents_when_the_plan_has_it() -> None:
     past = {"Q00999": [{"incident": {"id": "Q00011"}, "score": 90.0}]}
     client = FakeClient(history(), past_incidents=past)
     query = incident(999, "Postgres connection pool exhausted", days_ago=0)
-    result = find_similar_incidents(client, query, now=NOW)  # type: ignore[arg-type]
-    assert result.matches[0].id == "Q00011" and result.matches[0].pagerduty_score == 90.0
+    result = find_similar_incidents(client, Incident.model_validate(query), now=NOW)  # type: ignore[arg-type]
+    assert result.matches[0].incident.id == "Q00011" and result.matches[0].pagerduty_score == 90.0
     assert not result.notices
 
 
@@ -444,7 +447,7 @@ def test_free_text_searches_every_service_and_reuses_it_for_a_service() -> None:
     client = FakeClient(history())
     result = find_similar_incidents(client, text="pods in crashloopbackoff", now=NOW)  # type: ignore[arg-type]
     assert result.query.scope == "all services" and result.candidates == 36
-    assert {m.service_id for m in result.matches} == {"PSVC2"}
+    assert {m.incident.service_id for m in result.matches} == {"PSVC2"}
     before = client.request_count
     scoped = find_similar_incidents(  # type: ignore[arg-type]
         client, text="pods in crashloopbackoff", service_ids=["PSVC2"], now=NOW
@@ -472,6 +475,40 @@ def test_bad_arguments_are_refused() -> None:
         find_similar_incidents(client, text="x", limit=0)  # type: ignore[arg-type]
 
 
+def test_resolution_reads_notes_and_log_entries_through_the_timeline_models() -> None:
+    """Odd note shapes are skipped, the newest note wins by time (not by string), and an
+    incident without notes falls back to its resolve log entry and its agent."""
+    items = history()
+    notes = {
+        "Q00000": [
+            "not a note",
+            {"content": {"html": "no text"}, "created_at": "2026-11-20T00:00:00Z"},
+            {
+                "content": "Failed over",
+                "user": [{"summary": "Ann"}],
+                "created_at": "2026-11-02T10:00:00+02:00",
+            },
+            {
+                "content": "Restarted pgbouncer",
+                "user": "PUSER1",
+                "created_at": "2026-11-02T09:00:00Z",
+            },
+        ]
+    }
+    client = FakeClient(items, notes=notes)
+    noted, logged = (IncidentRecord.from_api(items[n]) for n in (0, 1))
+    fix = fetch_resolution(client, noted)  # type: ignore[arg-type]
+    assert fix is not None and (fix.source, fix.summary, fix.by) == (
+        "note",
+        "Restarted pgbouncer",
+        None,
+    )
+    assert fix.at == datetime(2026, 11, 2, 9, tzinfo=UTC)
+    fallback = fetch_resolution(client, logged)  # type: ignore[arg-type]
+    assert fallback is not None
+    assert (fallback.source, fallback.by) == ("log_entry", "Alice Example")
+
+
 # -- render --------------------------------------------------------------------------------
 
 
@@ -482,7 +519,7 @@ def test_render_is_compact_quoted_and_capped() -> None:
     client = FakeClient(items, notes=notes)
     query = incident(999, "Postgres connection pool exhausted", days_ago=0)
     text = render_similar_incidents(
-        find_similar_incidents(client, query, now=NOW)  # type: ignore[arg-type]
+        find_similar_incidents(client, Incident.model_validate(query), now=NOW)  # type: ignore[arg-type]
     )
     lines = text.splitlines()
     assert lines[0].startswith('Similar incidents to incident #999 Q00999 "Postgres')
@@ -586,11 +623,11 @@ def test_a_generic_title_lets_the_details_decide_and_their_fix_comes_first() -> 
     }
     client = FakeClient(items, notes=notes)
     query = items[1]  # an NPE one, the newest but one
-    result = find_similar_incidents(client, query, now=NOW)  # type: ignore[arg-type]
+    result = find_similar_incidents(client, Incident.model_validate(query), now=NOW)  # type: ignore[arg-type]
     npe = {i["id"] for n, i in enumerate(items) if n % 2} - {query["id"]}
-    assert {m.id for m in result.matches[:4]} == npe
+    assert {m.incident.id for m in result.matches[:4]} == npe
     assert result.pattern.count == 4  # the same cause only, the query not counted
-    assert [m.id for m in result.recent] == sorted(npe, key=lambda i: i)  # newest first
+    assert [m.incident.id for m in result.recent] == sorted(npe, key=lambda i: i)  # newest first
     assert result.fixes[0].summary == "Rolled back the deploy" and result.fixes[0].matches_trigger
     text = render_similar_incidents(result)
     assert "this failure happened 4 times (this one not counted)" in text
@@ -599,6 +636,6 @@ def test_a_generic_title_lets_the_details_decide_and_their_fix_comes_first() -> 
 
 def test_without_triggers_the_ranking_reads_titles_only() -> None:
     items = [{k: v for k, v in i.items() if k != "first_trigger_log_entry"} for i in slo_history()]
-    result = find_similar_incidents(FakeClient(items), items[1], now=NOW)  # type: ignore[arg-type]
+    result = find_similar_incidents(FakeClient(items), Incident.model_validate(items[1]), now=NOW)  # type: ignore[arg-type]
     assert result.pattern.count == 9
     assert all(m.detail_similarity is None for m in result.matches)

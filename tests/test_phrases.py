@@ -108,7 +108,7 @@ def test_the_tools_and_the_brief_agree_on_every_shared_fact(sandbox: Any) -> Non
         if match.resolution is not None:
             both("similar_history", resolution_phrase(match.resolution))
     for match in similar.recent:
-        both("similar_history", ago_phrase(match.created_at, similar.query.until))
+        both("similar_history", ago_phrase(match.incident.created_at, similar.query.until))
 
 
 def test_an_unacknowledged_incident_reads_not_yet_in_the_tool_and_the_brief() -> None:

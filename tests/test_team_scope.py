@@ -154,7 +154,7 @@ def test_similar_incidents_search_only_the_scope(fresh_sandbox: Sandbox) -> None
     truth, tools = payments(fresh_sandbox), scoped_tools(fresh_sandbox)
     text = call(tools, "pagerduty_find_similar_incidents", text="connection pool exhausted")
     assert text.status == "success" and text.artifact.matches
-    assert {m.service_id for m in text.artifact.matches} <= truth["services"]
+    assert {m.incident.service_id for m in text.artifact.matches} <= truth["services"]
     assert text.artifact.query.scope == f"teams {truth['team']}"
     history = [r for r in fresh_sandbox.request_log if r.path == "/incidents"]
     assert history and all(r.query.get("team_ids[]") == [truth["team"]] for r in history)
@@ -166,7 +166,7 @@ def test_similar_incidents_search_only_the_scope(fresh_sandbox: Sandbox) -> None
         limit=20,
     )
     assert wide.status == "success"
-    assert {m.service_id for m in wide.artifact.matches} <= truth["services"]
+    assert {m.incident.service_id for m in wide.artifact.matches} <= truth["services"]
     for args in ({"service": "checkout"}, {"team": "storefront"}):
         answer = call(tools, "pagerduty_find_similar_incidents", text="pool exhausted", **args)
         assert refused(answer), answer.content
@@ -202,4 +202,5 @@ def test_the_investigation_graph_keeps_to_the_scope(sandbox: Sandbox) -> None:
     assert urgent["target"]["service"]["id"] in truth["services"]
     similar = urgent["lookups"]["similar_history"]
     assert similar["ok"], similar["error"]
-    assert {m["service_id"] for m in similar["artifact"]["matches"]} <= truth["services"]
+    matches = similar["artifact"]["matches"]
+    assert {m["incident"]["service_id"] for m in matches} <= truth["services"]

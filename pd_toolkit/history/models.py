@@ -6,9 +6,10 @@ import re
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from pd_toolkit.history.normalize import normalize_details, normalize_title
+from pd_toolkit.models import Incident
 
 DETAIL_VALUE_CAP = 500
 DETAIL_FIELDS_CAP = 40
@@ -125,37 +126,49 @@ class IncidentRecord(BaseModel):
     )
 
     @classmethod
-    def from_api(cls, incident: dict[str, Any]) -> IncidentRecord:
-        """Build from an incident object of GET /incidents or GET /incidents/{id}; with
-        ``include[]=first_trigger_log_entries`` its trigger is parsed too (else None)."""
-        status = str(incident.get("status") or "unknown")
-        resolved = status == "resolved"
-        resolved_at = incident.get("resolved_at") or (
-            incident.get("last_status_change_at") if resolved else None
-        )
-        title = str(incident.get("title") or incident.get("summary") or "")
-        changer = incident.get("last_status_change_by")  # a user, or a service on auto-resolve
-        trigger = Trigger.from_log_entry(incident.get("first_trigger_log_entry"))
+    def from_incident(
+        cls,
+        incident: Incident,
+        *,
+        trigger: Trigger | None = None,
+        resolved_by: str | None = None,
+    ) -> IncidentRecord:
+        """Build from the typed incident; its first ``trigger`` and who resolved it are not
+        in :class:`Incident`, so they come apart (both None when unknown)."""
+        title = incident.title or incident.summary or ""
+        service = incident.service
         return cls(
-            id=str(incident["id"]),
-            number=incident.get("incident_number"),
+            id=incident.id,  # type: ignore[arg-type]  # None fails validation, as it should
+            number=incident.incident_number,
             title=title,
             normalized=normalize_title(title),
-            service_id=_ref_field(incident.get("service"), "id"),
-            service_name=_ref_field(incident.get("service"), "summary"),
-            created_at=incident["created_at"],
-            status=status,
-            resolved_at=resolved_at,
-            resolved_by=_ref_field(changer, "summary")
-            if resolved and _ref_field(changer, "type") in (None, "user", "user_reference")
-            else None,
-            html_url=incident.get("html_url"),
-            incident_key=_text(incident.get("incident_key"))
+            service_id=service.id if service else None,
+            service_name=service.summary if service else None,
+            created_at=incident.created_at,  # type: ignore[arg-type]  # ditto
+            status=incident.status or "unknown",
+            resolved_at=incident.resolved_time,
+            resolved_by=resolved_by if incident.status == "resolved" else None,
+            html_url=incident.html_url,
+            incident_key=_text(incident.incident_key)
             or (trigger.incident_key if trigger else None),
             trigger=trigger,
             normalized_details=normalize_details(trigger.details) if trigger else "",
         )
 
+    @classmethod
+    def from_api(cls, incident: dict[str, Any]) -> IncidentRecord:
+        """Build from an incident object of GET /incidents or GET /incidents/{id}; with
+        ``include[]=first_trigger_log_entries`` its trigger is parsed too (else None)."""
+        changer = incident.get("last_status_change_by")  # a user, or a service on auto-resolve
+        return cls.from_incident(
+            Incident.model_validate(incident),
+            trigger=Trigger.from_log_entry(incident.get("first_trigger_log_entry")),
+            resolved_by=_ref_field(changer, "summary")
+            if _ref_field(changer, "type") in (None, "user", "user_reference")
+            else None,
+        )
+
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def time_to_resolve_seconds(self) -> float | None:
         if self.resolved_at is None:
@@ -173,17 +186,9 @@ class Resolution(BaseModel):
 
 
 class SimilarIncident(BaseModel):
-    """One ranked match, with the reasons it matched."""
+    """One ranked match: the incident, how well and why it matched, and how it was resolved."""
 
-    number: int | None
-    id: str
-    title: str
-    service_id: str | None
-    service_name: str | None
-    created_at: datetime
-    status: str
-    time_to_resolve_seconds: float | None
-    html_url: str | None = None
+    incident: IncidentRecord
     score: float = Field(description="similarity plus same-service, recency and PagerDuty bonuses")
     similarity: float = Field(
         description="similarity of the titles (and semantic), blended with the trigger details'"

@@ -105,18 +105,18 @@ def group_fixes(matches: Sequence[SimilarIncident]) -> list[FixGroup]:
     fixes = []
     for members in groups.values():
         similarities = [m.detail_similarity for m in members if m.detail_similarity is not None]
-        newest = max(members, key=lambda m: m.created_at)
+        newest = max(members, key=lambda m: m.incident.created_at)
         assert newest.resolution is not None  # grouped by resolution above
         fixes.append(
             FixGroup(
                 summary=newest.resolution.summary,
-                incident_ids=[m.id for m in members],
-                numbers=[m.number for m in members],
+                incident_ids=[m.incident.id for m in members],
+                numbers=[m.incident.number for m in members],
                 matches_trigger=bool(similarities) and max(similarities) >= DETAILS_MATCH,
                 detail_similarity=max(similarities) if similarities else None,
             )
         )
-    rank = {match.id: n for n, match in enumerate(matches)}
+    rank = {match.incident.id: n for n, match in enumerate(matches)}
     return sorted(
         fixes,
         key=lambda f: (not f.matches_trigger, -len(f.incident_ids), rank[f.incident_ids[0]]),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,6 +25,7 @@ from pd_toolkit.history.ranking import (
     EmbeddingsLike,
     ScoredCandidate,
 )
+from pd_toolkit.models import OLDEST, Incident, LogEntry, Note
 from pd_toolkit.store import IncidentStore, open_store
 
 DEFAULT_WINDOW_DAYS = 180
@@ -39,12 +40,6 @@ PLAN_NOTICE = (
     "PagerDuty's past_incidents needs the Event Intelligence or Digital Operations plan "
     "(HTTP 402); ranked locally instead."
 )
-
-
-def _as_incident(incident: Mapping[str, Any]) -> dict[str, Any]:
-    """Accept the body of GET /incidents/{id} ({"incident": {...}}) or the incident itself."""
-    inner = incident.get("incident")
-    return dict(inner) if isinstance(inner, Mapping) else dict(incident)
 
 
 def _past_incident_scores(
@@ -89,40 +84,37 @@ def _past_incident_scores(
     return scores
 
 
-def _when(item: Mapping[str, Any]) -> str:
-    return str(item.get("created_at") or "")
-
-
 def fetch_resolution(client: PagerDutyClient, record: IncidentRecord) -> Resolution | None:
     """How ``record`` was resolved: its last note, else its resolve log entry (1-2 requests)."""
-    notes = client.get(f"/incidents/{record.id}/notes").get("notes") or []
-    notes = [n for n in notes if isinstance(n, dict) and n.get("content")]
+    notes = [
+        note
+        for item in client.get(f"/incidents/{record.id}/notes").get("notes") or []
+        if isinstance(item, dict) and (note := Note.model_validate(item)).content
+    ]
     if notes:
-        note = max(notes, key=_when)
-        user = note.get("user") or {}
+        note = max(notes, key=lambda n: n.created_at or OLDEST)
         return Resolution(
             source="note",
-            summary=str(note["content"]),
-            by=user.get("summary") if isinstance(user, dict) else None,
-            at=note.get("created_at"),
+            summary=str(note.content),
+            by=note.user.summary if note.user else None,
+            at=note.created_at,
         )
     if record.status != "resolved":
         return None
-    entries = client.get(
-        f"/incidents/{record.id}/log_entries", {"is_overview": "true", "limit": 100}
-    ).get("log_entries")
+    body = client.get(f"/incidents/{record.id}/log_entries", {"is_overview": "true", "limit": 100})
     resolves = [
-        e for e in entries or [] if isinstance(e, dict) and e.get("type") == "resolve_log_entry"
+        entry
+        for item in body.get("log_entries") or []
+        if isinstance(item, dict) and (entry := LogEntry.model_validate(item)).kind == "resolve"
     ]
     if not resolves:
         return None
-    entry = max(resolves, key=_when)
-    agent = entry.get("agent") or {}
+    entry = max(resolves, key=lambda e: e.created_at or OLDEST)
     return Resolution(
         source="log_entry",
-        summary=str(entry.get("summary") or "Resolved"),
-        by=agent.get("summary") if isinstance(agent, dict) else None,
-        at=entry.get("created_at"),
+        summary=entry.summary or "Resolved",
+        by=entry.agent.summary if entry.agent else None,
+        at=entry.created_at,
     )
 
 
@@ -166,21 +158,12 @@ def as_similar_incident(
     candidate: ScoredCandidate, normalized_query: str, resolution: Resolution | None
 ) -> SimilarIncident:
     """A ranked candidate as the answer shows it, with how it was resolved (if known)."""
-    record = candidate.record
     return SimilarIncident(
-        number=record.number,
-        id=record.id,
-        title=record.title,
-        service_id=record.service_id,
-        service_name=record.service_name,
-        created_at=record.created_at,
-        status=record.status,
-        time_to_resolve_seconds=record.time_to_resolve_seconds,
-        html_url=record.html_url,
+        incident=candidate.record,
         score=candidate.score,
         similarity=candidate.similarity,
         pagerduty_score=candidate.pagerduty_score,
-        shared_terms=shared_terms(normalized_query, record.normalized),
+        shared_terms=shared_terms(normalized_query, candidate.record.normalized),
         same_service=candidate.same_service,
         detail_similarity=candidate.detail_similarity,
         resolution=resolution,
@@ -220,7 +203,7 @@ def _weak_notice(ranks: list[int], threshold: float) -> str:
 
 def find_similar_incidents(
     client: PagerDutyClient,
-    incident: Mapping[str, Any] | None = None,
+    incident: Incident | None = None,
     *,
     text: str | None = None,
     service_ids: Sequence[str] = (),
@@ -238,15 +221,15 @@ def find_similar_incidents(
 ) -> SimilarIncidents:
     """Rank the incidents of the last ``window_days`` by similarity to ``incident`` or ``text``.
 
-    ``incident`` is an incident as returned by GET /incidents/{id} (wrapped or not); ``text``
-    is free text. Scope: ``service_ids``/``team_ids`` when given, else every service when
-    ``all_services`` or for free text, else the incident's service. The top ``limit`` matches
-    at or above ``min_similarity`` are shown (a notice marks the weak ones); the pattern counts
-    only those at or above ``pattern_threshold`` (never the query itself), and ``recent`` lists
-    the newest of them created before the query, however worded. ``fixes`` groups how the shown
-    matches were fixed, the fix of matches whose trigger details match the query's first.
-    The query incident's trigger details come with it (``include[]=first_trigger_log_entries``)
-    or from the history's listing of it; without them the ranking reads titles only. The
+    ``incident`` is the typed :class:`~pd_toolkit.models.Incident` (e.g. of GET
+    /incidents/{id}); ``text`` is free text. Scope: ``service_ids``/``team_ids`` when given,
+    else every service when ``all_services`` or for free text, else the incident's service.
+    The top ``limit`` matches at or above ``min_similarity`` are shown (a notice marks the weak
+    ones); the pattern counts only those at or above ``pattern_threshold`` (never the query
+    itself), and ``recent`` lists the newest of them created before the query, however worded.
+    ``fixes`` groups how the shown matches were fixed, the fix of matches whose trigger details
+    match the query's first. The query incident's trigger details come from the history's
+    listing of it; when it is not listed the ranking reads titles only. The
     history comes from ``store`` (an :class:`IncidentStore`, a spec for :func:`open_store`, or
     None: ``PD_TOOLKIT_STORE`` or the default file), synced first unless it is at most
     ``cache_ttl`` seconds behind. ``requests_used`` is the client's request count delta (other
@@ -262,7 +245,7 @@ def find_similar_incidents(
         raise ValueError(f"limit must be between 1 and {MAX_LIMIT}")
     until = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     since = until - timedelta(days=window_days)
-    record = IncidentRecord.from_api(_as_incident(incident)) if incident is not None else None
+    record = IncidentRecord.from_incident(incident) if incident is not None else None
     query_text = record.title if record is not None else str(text).strip()
     normalized = normalize_title(query_text)
     if service_ids or team_ids:
