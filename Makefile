@@ -20,8 +20,10 @@ demo: $(STAMP)
 responder-demo: $(STAMP)
 	$(PY) -m agents.responder.demo
 
+# Tests never touch ~/.cache: each test opens its own store (tests/conftest.py); the notebook,
+# run by nbmake outside those fixtures, keeps its history in memory.
 test: $(STAMP) lint
-	$(PY) -m pytest $(PYTEST_OFFLINE) --nbmake tests $(NOTEBOOK) $(PYTEST_ARGS)
+	PD_TOOLKIT_STORE=memory $(PY) -m pytest $(PYTEST_OFFLINE) --nbmake tests $(NOTEBOOK) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -30,7 +32,8 @@ lint: $(STAMP)
 # Re-run notebooks/explore.ipynb in place on the sandbox, refreshing its committed outputs (the
 # key is unset so real-account data never lands in the file). To open it: notebooks/README.md.
 notebook: $(STAMP)
-	env -u PAGERDUTY_API_KEY -u PAGERDUTY_USER_API_KEY $(PY) -c 'import nbclient, nbformat; \
+	env -u PAGERDUTY_API_KEY -u PAGERDUTY_USER_API_KEY -u PAGERDUTY_OAUTH_TOKEN PD_TOOLKIT_STORE=memory \
+	$(PY) -c 'import nbclient, nbformat; \
 	nb = nbformat.read("$(NOTEBOOK)", 4); \
 	nbclient.NotebookClient(nb, timeout=300, kernel_name="python3", record_timing=False, \
 	    resources={"metadata": {"path": "notebooks"}}).execute(); \
