@@ -213,10 +213,8 @@ def find_similar_incidents(
     limit: int = DEFAULT_LIMIT,
     now: datetime | None = None,
     embeddings: EmbeddingsLike | None = None,
-    use_past_incidents: bool = True,
     min_similarity: float = SHOW_FLOOR,
     pattern_threshold: float = PATTERN_THRESHOLD,
-    cache_ttl: float = CACHE_TTL_SECONDS,
     store: IncidentStore | str | None = None,
 ) -> SimilarIncidents:
     """Rank the incidents of the last ``window_days`` by similarity to ``incident`` or ``text``.
@@ -232,7 +230,7 @@ def find_similar_incidents(
     listing of it; when it is not listed the ranking reads titles only. The
     history comes from ``store`` (an :class:`IncidentStore`, a spec for :func:`open_store`, or
     None: ``PD_TOOLKIT_STORE`` or the default file), synced first unless it is at most
-    ``cache_ttl`` seconds behind. ``requests_used`` is the client's request count delta (other
+    ``CACHE_TTL_SECONDS`` behind. ``requests_used`` is the client's request count delta (other
     threads using the same client at the same time inflate it).
     """
     if (incident is None) == (text is None):
@@ -280,12 +278,12 @@ def find_similar_incidents(
                 window_days=window_days,
                 service_ids=services,
                 team_ids=teams,
-                ttl=cache_ttl,
+                ttl=CACHE_TTL_SECONDS,
                 store=opened,
             )
-        if record is None or not use_past_incidents:
+        if record is None:
             return {}
-        return _past_incident_scores(client, opened, cache, record.id, cache_ttl, notices)
+        return _past_incident_scores(client, opened, cache, record.id, CACHE_TTL_SECONDS, notices)
 
     with client.count_requests() as requests_used:
         history_lookup, scores_lookup = client.map_concurrently(fetch, ["history", "scores"])
