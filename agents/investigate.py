@@ -228,16 +228,13 @@ class Investigation:
 
     # the six lookups ----------------------------------------------------------------------
 
-    def lookup_calls(self, target: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
-        """(tool, args) of each lookup for the resolved incident (see :mod:`agents.lookups`)."""
-        incident = Incident.model_validate(target)
-        return {lookup.name: (lookup.tool, lookup.args(incident)) for lookup in lookups.TABLE}
-
     def lookup(self, name: str) -> Callable[[InvestigationState], dict[str, Any]]:
-        """The node function of lookup ``name``."""
+        """The node function of lookup ``name`` (its tool and arguments: :mod:`agents.lookups`)."""
+        tool = lookups.BY_NAME[name].tool
+        arguments = lookups.BY_NAME[name].args
 
         def node(state: InvestigationState) -> dict[str, Any]:
-            tool, args = self.lookup_calls(state["target"] or {})[name]
+            args = arguments(Incident.model_validate(state["target"] or {}))
             missing = [key for key, value in args.items() if value is None]
             if missing:
                 why = f"the incident names no {missing[0].replace('_', ' ')} to look up"

@@ -237,7 +237,8 @@ def _retry_after_seconds(response: requests.Response) -> float | None:
     return None
 
 
-def _error_body(response: requests.Response) -> tuple[str | None, int | None, list[str]]:
+def error_body(response: requests.Response) -> tuple[str | None, int | None, list[str]]:
+    """(message, code, errors) of a PagerDuty error body, tolerating any other shape."""
     try:
         error = response.json().get("error") or {}
     except (ValueError, AttributeError):
@@ -539,7 +540,7 @@ class PagerDutyClient:
 
     def _raise_for(self, response: requests.Response, path: str) -> NoReturn:
         status = response.status_code
-        message, code, errors = _error_body(response)
+        message, code, errors = error_body(response)
         resource = _resource_of(path)
         details = {"status": status, "code": code, "errors": errors}
         if status == 401:

@@ -19,7 +19,7 @@ from typing import Any
 import requests
 from pydantic import BaseModel
 
-from pd_toolkit.client import PagerDutyClient
+from pd_toolkit.client import PagerDutyClient, error_body
 from pd_toolkit.errors import (
     PagerDutyAuthError,
     PagerDutyBadRequestError,
@@ -178,12 +178,8 @@ class IncidentNoteWriter:
 
     def _raise_for(self, response: requests.Response, incident_id: str) -> Any:
         status = response.status_code
-        try:
-            error = (response.json() or {}).get("error") or {}
-        except ValueError:
-            error = {}
-        errors = [str(e) for e in error.get("errors") or []] if isinstance(error, dict) else []
-        details = {"status": status, "code": error.get("code"), "errors": errors}
+        _, code, errors = error_body(response)
+        details = {"status": status, "code": code, "errors": errors}
         if status == 403:
             raise PagerDutyForbiddenError(
                 f"The API key cannot post notes on incident {incident_id} (HTTP 403): it is "

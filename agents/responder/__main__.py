@@ -106,7 +106,6 @@ def main(argv: list[str] | None = None) -> int:
         event_filter=EventFilter(
             event_types=events, services=_names(args.services), teams=_names(args.teams)
         ),
-        store=os.environ.get("PD_TOOLKIT_STORE") or None,
         owner=args.name,
     )
     stop = threading.Event()

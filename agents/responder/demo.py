@@ -63,11 +63,7 @@ def main() -> int:
             print(f"3. A human approves: $ pd-toolkit approve {item['incident_id']}")
             if pd_toolkit_cli(["approve", item["incident_id"], "--url", responder.url]) != 0:
                 return 1
-            notes = requests.get(
-                f"{sandbox.base_url}/incidents/{item['incident_id']}/notes",
-                headers={"Authorization": f"Token token={sandbox.api_key}"},
-                timeout=10,
-            ).json()["notes"]
+            notes = client.get(f"/incidents/{item['incident_id']}/notes")["notes"]
             note = notes[-1]
             print(f"\n4. The note on the incident (by {note['user']['summary']}):\n")
             lines = note["content"].splitlines()

@@ -13,7 +13,6 @@ waits for a decision again, so the brief stays available.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any, Literal, TypedDict
 
 from langchain_core.language_models import BaseChatModel
@@ -39,7 +38,6 @@ class Decision(TypedDict, total=False):
     decision: Literal["approve", "reject"]
     text: str | None  # an edited brief to post instead
     approval_id: str  # one per approval: the note's marker
-    by: str | None
 
 
 class NoteRecord(TypedDict):
@@ -70,18 +68,16 @@ def build_responder_graph(
     *,
     writer: IncidentNoteWriter | None,
     model: BaseChatModel | None = None,
-    rest_url: Callable[[str], str] = lambda incident_id: f"/investigations/{incident_id}",
-    now: datetime | Callable[[], datetime] | None = None,
-    store: str | None = None,
+    rest_url: Callable[[str], str],
 ) -> CompiledStateGraph:
     """The compiled, checkpointed responder graph (thread id = incident id).
 
     ``writer``: the note writer, or None when notes are disabled. ``rest_url``: where the whole
-    brief of an incident is, for a note cut to PagerDuty's limit. ``store``: PD_TOOLKIT_STORE,
-    passed to the toolkit.
+    brief of an incident is, for a note cut to PagerDuty's limit. The toolkit's history store
+    is PD_TOOLKIT_STORE (or the default file).
     """
     builder = StateGraph(ResponderState, input_schema=InvestigationInput)
-    last = add_investigation(builder, client, model, now=now, store=store)
+    last = add_investigation(builder, client, model)
 
     def await_approval(state: ResponderState) -> dict[str, Any]:
         """Pause until a human approves (optionally with an edited text) or rejects."""

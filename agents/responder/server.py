@@ -37,7 +37,6 @@ class ResponderSettings(BaseModel):
     workers: int = 4
     queue_size: int = 100
     event_filter: EventFilter = EventFilter()
-    store: str | None = None  # PD_TOOLKIT_STORE, for the toolkit
     owner: str = ""  # which responder resumes an unfinished investigation after a restart
 
     def __repr__(self) -> str:
@@ -91,7 +90,6 @@ def running_responder(
             writer=writer,
             model=model,
             rest_url=rest_url,
-            store=settings.store,
         )
         responder = Responder(
             graph,

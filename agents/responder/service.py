@@ -24,11 +24,10 @@ from langgraph.types import Command
 from pydantic import BaseModel
 
 from agents.responder.graph import NOTES_DISABLED, Decision
-from agents.responder.registry import InvestigationRecord, Registry
+from agents.responder.registry import OPEN_STATUSES, InvestigationRecord, Registry
 from agents.responder.webhooks import Event, EventFilter, IncidentData
 
 logger = logging.getLogger("agents.responder")
-FINAL = frozenset({"posted", "rejected", "failed"})
 
 
 class Accepted(BaseModel):
@@ -81,7 +80,7 @@ class Responder:
     def start(self) -> Responder:
         """Re-queue this owner's unfinished investigations, then start the workers."""
         for record in self.registry.all():
-            if record.status not in FINAL and record.owner == self.owner:
+            if record.status in OPEN_STATUSES and record.owner == self.owner:
                 try:
                     self._queue.put_nowait(record.incident_id)
                 except queue.Full:
@@ -242,7 +241,6 @@ class Responder:
         reference: str,
         decision: Literal["approve", "reject"],
         text: str | None = None,
-        by: str | None = None,
     ) -> InvestigationRecord:
         """Approve (posting the brief, or ``text`` instead) or reject a waiting brief.
 
@@ -261,9 +259,7 @@ class Responder:
                 )
             if decision == "approve" and not self.notes_enabled:
                 raise DecisionError(409, NOTES_DISABLED)
-            resume = Decision(
-                decision=decision, text=text, approval_id=uuid.uuid4().hex[:16], by=by
-            )
+            resume = Decision(decision=decision, text=text, approval_id=uuid.uuid4().hex[:16])
             self.graph.invoke(Command(resume=resume), self._config(incident_id), durability="sync")
             updated = self._record(incident_id)
         if updated.status == "awaiting_approval" and updated.error:
