@@ -312,6 +312,7 @@ class PagerDutyClient:
         )
         self.session.auth = self._authorize
         self._fingerprints: dict[bytes, str] = {}
+        self._fingerprint_lock = threading.Lock()
 
     def _authorize(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         secret = self._api_key.get_secret_value()
@@ -327,12 +328,13 @@ class PagerDutyClient:
         id reveals nothing usable about the key; the same key on the same host with the same
         salt always gives the same id, so every process sharing a store finds its data.
         """
-        found = self._fingerprints.get(salt)
-        if found is None:
-            secret = f"{self._api_key.get_secret_value()}\n{self.base_url}".encode()
-            found = hashlib.scrypt(secret, salt=salt, n=2**14, r=8, p=1, dklen=32).hex()
-            self._fingerprints[salt] = found
-        return found
+        with self._fingerprint_lock:  # threads asking at once derive it once
+            found = self._fingerprints.get(salt)
+            if found is None:
+                secret = f"{self._api_key.get_secret_value()}\n{self.base_url}".encode()
+                found = hashlib.scrypt(secret, salt=salt, n=2**14, r=8, p=1, dklen=32).hex()
+                self._fingerprints[salt] = found
+            return found
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> PagerDutyClient:

@@ -183,8 +183,16 @@ class Directory:
             if entry is not None and shared:
                 future = entry[1]
             else:
+                now = self.clock()
+                stale = [
+                    old
+                    for old, (at, pending) in self._shared.items()
+                    if pending.done() and now - at >= self.incident_ttl
+                ]
+                for old in stale:  # answers past their reuse time: a long-lived process keeps none
+                    del self._shared[old]
                 future = Future()  # this call sends it
-                self._shared[key] = (self.clock(), future)
+                self._shared[key] = (now, future)
         if shared:
             return future.result()  # waited for outside the lock
         try:

@@ -114,12 +114,13 @@ class TeamScope:
         if not text:
             raise NameMatchError(f"Empty {KINDS[kind].label} name")
         listing = self.directory.listing(kind)
-        inside = [obj for obj in listing if _team_ids(obj, kind) & set(self.ids)]
+        wanted = set(self.ids)
+        inside = [obj for obj in listing if _team_ids(obj, kind) & wanted]
         if OBJECT_ID.match(text):
             found = next((obj for obj in listing if obj.get("id") == text), None)
             if found is None:
                 found = self._fetch(kind, text)
-            if not _team_ids(found, kind) & set(self.ids):
+            if not _team_ids(found, kind) & wanted:
                 raise self.refuse(_describe(found, kind))
             return found
         try:
@@ -144,12 +145,18 @@ class TeamScope:
             raise PagerDutyError(f"PagerDuty answered GET {KINDS[kind].path}/{object_id} oddly")
         return found
 
+    def service_ids_inside(self) -> set[str]:
+        """The ids of the services (from the cached listing) that belong to a team in scope."""
+        wanted = set(self.ids)
+        return {
+            str(s.get("id"))
+            for s in self.directory.listing("service")
+            if _team_ids(s, "service") & wanted
+        }
+
     def service_inside(self, service_id: str | None) -> bool:
         """Whether a service (by id, from the cached listing) belongs to a team in scope."""
-        found = next(
-            (s for s in self.directory.listing("service") if s.get("id") == service_id), None
-        )
-        return found is not None and bool(_team_ids(found, "service") & set(self.ids))
+        return service_id is not None and service_id in self.service_ids_inside()
 
     def check_incident(self, incident: Incident) -> Incident:
         """``incident`` if its teams (or, without teams, its service) are in scope."""

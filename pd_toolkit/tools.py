@@ -152,6 +152,11 @@ class PagerDutyTool(BaseTool):
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)
 
+    def oncalls(self, filters: dict[str, Any]) -> dict[str, Any]:
+        """GET /oncalls with ``filters``, shared with any tool asking the same (the on-call and
+        service-status tools of one investigation ask for the same policy: one request)."""
+        return self.directory.shared_get("/oncalls", {"limit": 100, "total": "true", **filters})
+
     def clock(self) -> datetime:
         return self.now() if self.now else datetime.now(UTC)
 
@@ -429,7 +434,7 @@ class GetOnCallTool(PagerDutyTool):
     args_schema: type[BaseModel] = OnCallArgs
 
     def answer(self, args: OnCallArgs) -> tuple[str, OnCallReport]:
-        params: dict[str, Any] = {"limit": 100, "total": "true"}
+        params: dict[str, Any] = {}
         policies: list[Ref] = []
         target = "the whole account"
         if args.team:
@@ -462,7 +467,7 @@ class GetOnCallTool(PagerDutyTool):
         moment = parse_instant(args.at, now=self.clock(), tz=self.tz) if args.at else None
         if moment:
             params |= {"since": iso_utc(moment), "until": iso_utc(moment + timedelta(minutes=1))}
-        body = self.directory.shared_get("/oncalls", params)
+        body = self.oncalls(params)
         report = OnCallReport(
             target=target,
             at=moment,
@@ -554,9 +559,7 @@ class GetServiceStatusTool(PagerDutyTool):
         policy: EscalationPolicy | None = found.escalation_policy
         oncalls: list[OnCall] = []
         if policy and policy.id:
-            raw = self.directory.shared_get(  # the on-call tool asks the very same
-                "/oncalls", {"limit": 100, "total": "true", "escalation_policy_ids[]": [policy.id]}
-            )
+            raw = self.oncalls({"escalation_policy_ids[]": [policy.id]})
             oncalls = [OnCall.model_validate(o) for o in raw.get("oncalls") or []]
         opened = self._open_incidents({"service_ids[]": [service_id]})
         newest = opened.get("incidents") or []
@@ -716,8 +719,8 @@ class ListRecentChangesTool(PagerDutyTool):
         """The changes touching a service in the team scope (all of them without a scope)."""
         if self.scope is None:
             return changes
-        scope = self.scope
-        return [c for c in changes if any(scope.service_inside(s.id) for s in c.services)]
+        inside = self.scope.service_ids_inside()
+        return [c for c in changes if any(s.id in inside for s in c.services)]
 
 
 def _changes(body: dict[str, Any]) -> list[ChangeEvent]:

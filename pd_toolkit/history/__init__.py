@@ -7,7 +7,7 @@ top matches were resolved, and summarises the pattern. ``pd_toolkit.render`` tur
 into compact text for a model.
 """
 
-from pd_toolkit.history.fetch import clear_history_cache, fetch_incidents
+from pd_toolkit.history.fetch import clear_history_cache
 from pd_toolkit.history.models import (
     HistoryQuery,
     IncidentRecord,
@@ -20,6 +20,7 @@ from pd_toolkit.history.models import (
 from pd_toolkit.history.normalize import normalize_title
 from pd_toolkit.history.ranking import CandidateIndex, EmbeddingsLike
 from pd_toolkit.history.search import find_similar_incidents
+from pd_toolkit.store import fetch_incidents
 
 __all__ = [
     "CandidateIndex",

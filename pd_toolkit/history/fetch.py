@@ -9,7 +9,6 @@ revision of the partition is unchanged, so a warm search neither refetches nor r
 from __future__ import annotations
 
 import threading
-import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -23,7 +22,7 @@ from pd_toolkit.client import PagerDutyClient
 from pd_toolkit.history.models import IncidentRecord
 from pd_toolkit.history.ranking import CandidateIndex
 from pd_toolkit.store import IncidentStore, open_store, scope_key, sync_incidents
-from pd_toolkit.store.sync import ClientLike, fetch_incidents
+from pd_toolkit.store.sync import ClientLike
 
 
 @dataclass
@@ -33,7 +32,6 @@ class History:
     since: datetime
     until: datetime
     records: list[IncidentRecord]
-    fetched_at: float = field(default_factory=time.monotonic)
     _index: CandidateIndex | None = None
 
     @property
@@ -48,7 +46,6 @@ class ClientCache:
     """What one client keeps in memory: PagerDuty's past_incidents scores by incident."""
 
     past_scores: dict[str, tuple[float, dict[str, float]]] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 _CACHES: weakref.WeakKeyDictionary[PagerDutyClient, ClientCache] = weakref.WeakKeyDictionary()
@@ -135,4 +132,4 @@ def get_history(
     return history, report.requests == 0
 
 
-__all__ = ["History", "cache_for", "clear_history_cache", "fetch_incidents", "get_history"]
+__all__ = ["History", "cache_for", "clear_history_cache", "get_history"]

@@ -304,7 +304,7 @@ def find_similar_incidents(
         top = ranked[:limit]
         resolutions = _resolutions(client, opened, [c.record for c in top], notices)
     candidates = len(history.records) - (
-        record is not None and any(r.id == record.id for r in history.records)
+        record is not None and history.index.get(record.id) is not None
     )
     if candidates == 0:
         notices.append(f"No incidents in {scope} in the last {window_days} days.")
