@@ -582,15 +582,6 @@ def answer_scores(
     )
 
 
-def sandbox_records(sandbox: Sandbox) -> list[IncidentRecord]:
-    """Every incident of the last WINDOW_DAYS, as the history fetches them (with triggers)."""
-    client = PagerDutyClient(
-        api_key=sandbox.api_key, base_url=sandbox.base_url, rate_limit_per_minute=None
-    )
-    raw = fetch_incidents(client, FIXED_NOW - timedelta(days=WINDOW_DAYS), FIXED_NOW)
-    return [IncidentRecord.from_api(i) for i in raw]
-
-
 def answers_table(answers: dict[int, dict[str, AnswerScores]]) -> Table:
     """Look-alike top-1 / first fix and recurrence recall, per seed, ours vs title only."""
     table = Table(
@@ -638,10 +629,9 @@ def main() -> None:
         with Sandbox(now=FIXED_NOW, seed=seed) as sandbox:
             run, records, queries = run_seed(sandbox)
             runs.append(run)
-            everything = sandbox_records(sandbox)
             answers[seed] = {
-                OURS: answer_scores(sandbox, everything, details=True),
-                TITLE_ONLY: answer_scores(sandbox, everything, details=False),
+                OURS: answer_scores(sandbox, records, details=True),
+                TITLE_ONLY: answer_scores(sandbox, records, details=False),
             }
             if seed == TUNING_SEED:
                 cost = measure_cost(sandbox, records, queries)

@@ -31,7 +31,8 @@ def _bin_dir() -> Path | None:
     return Path(candidates[0]).parent if candidates else None
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port nothing listens on now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -55,7 +56,7 @@ def postgresql_url() -> Iterator[str]:
     home = Path(tempfile.mkdtemp(prefix="pdtk-pg-"))
     if root:
         shutil.chown(home, user="postgres")
-    data, log, port = home / "data", home / "server.log", _free_port()
+    data, log, port = home / "data", home / "server.log", free_port()
 
     def run(*command: str) -> None:
         subprocess.run([*as_postgres, *command], check=True, capture_output=True, timeout=120)

@@ -21,7 +21,6 @@ from pd_toolkit.errors import PagerDutyPaginationLimitError, PagerDutyPlanError
 from pd_toolkit.history import (
     CandidateIndex,
     IncidentRecord,
-    clear_history_cache,
     fetch_incidents,
     find_similar_incidents,
     normalize_title,
@@ -162,11 +161,6 @@ class FakeClient:
                 ]
             }
         raise AssertionError(f"unexpected GET {path}")
-
-
-@pytest.fixture(autouse=True)
-def _no_shared_cache() -> None:
-    clear_history_cache()
 
 
 # -- normalisation -------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from postgres import free_port
 from responder_helpers import (
     SECRET,
     TOKEN,
@@ -35,12 +35,6 @@ from pd_toolkit.sandbox import Fault, Sandbox
 
 pytestmark = pytest.mark.sandbox
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager
@@ -89,7 +83,7 @@ def test_restart_mid_investigation_resumes_from_the_checkpoint(
     incident_id = envelope["event"]["data"]["id"]
     timeline = f"/incidents/{incident_id}/log_entries"
     sb.inject(Fault(kind="slow", delay=20, path=f"^{re.escape(timeline)}$", times=1))
-    state, log, port = tmp_path / "responder.db", tmp_path / "responder.log", _free_port()
+    state, log, port = tmp_path / "responder.db", tmp_path / "responder.log", free_port()
 
     with responder_process(sb, state, port, log) as url:
         assert signed_post(url, envelope).status_code == 202

@@ -189,11 +189,14 @@ class Sandbox:
         """Trigger a new incident of failure `mode` on the service named `service` (at the
         sandbox's now by default); returns the incident as GET /incidents/{id} would. With a
         `webhook_url`, its `incident.triggered` webhook is delivered before this returns."""
+        return self._trigger(service, mode, at or self.now)[0]
+
+    def _trigger(self, service: str, mode: str, at: datetime) -> tuple[dict, int | None]:
+        """(the new incident, its webhook's HTTP status or None without a `webhook_url`)."""
         with self._write_lock:
-            incident = self._changeable().trigger_incident(mode, service, at or self.now)
-        if self.webhook_url:
-            self.deliver_webhook("incident.triggered", incident)
-        return incident
+            incident = self._changeable().trigger_incident(mode, service, at)
+        status = self.deliver_webhook("incident.triggered", incident) if self.webhook_url else None
+        return incident, status
 
     def deliver_webhook(self, event_type: str, incident: dict) -> int:
         """POST a signed v3 webhook for `incident` to `webhook_url`; the HTTP status."""
@@ -341,16 +344,14 @@ class Sandbox:
     def _trigger_on_demand(self, request: Request) -> dict:
         """`POST /_sandbox/trigger`: a new incident (and its webhook, when configured)."""
         asked = request.get_json(silent=True) or {}
-        mode = self.account.modes[0]
-        mode_name = str(asked.get("mode") or mode.name)
-        known = next((m for m in self.account.modes if m.name == mode_name), None)
-        service = str(asked.get("service") or (known or mode).services[0])
+        modes = self.account.modes
+        mode_name = str(asked.get("mode") or modes[0].name)
+        known = next((m for m in modes if m.name == mode_name), None)
+        service = str(asked.get("service") or (known or modes[0]).services[0])
         try:
-            with self._write_lock:
-                incident = self._changeable().trigger_incident(mode_name, service, self.now)
+            incident, status = self._trigger(service, mode_name, self.now)
         except ValueError as exc:
             raise ApiError(400, 2001, "Invalid Input Provided", [str(exc)]) from None
-        status = self.deliver_webhook("incident.triggered", incident) if self.webhook_url else None
         return {"incident": incident, "webhook_status": status}
 
     def _create_note(self, request: Request) -> dict:
@@ -359,7 +360,8 @@ class Sandbox:
         if found is None:
             raise ApiError(404, 2100, "Not Found", [f"No route for POST {request.path}"])
         sender = (request.headers.get("From") or "").strip().lower()
-        users = {u["email"].lower(): u["id"] for u in self.account.users}
+        account = self.account
+        users = {u["email"].lower(): u["id"] for u in account.users}
         if not sender:
             raise ApiError(
                 400, 2001, "Invalid Input Provided", ["A From header is required for this key"]
@@ -375,10 +377,10 @@ class Sandbox:
             raise ApiError(400, 2001, "Invalid Input Provided", ["note.content is required"])
         if len(content) > NOTE_LIMIT:
             raise ApiError(400, 2001, "Invalid Input Provided", ["Content is too long"])
-        incident = self.account.find_incident(found.group(1))
+        incident = account.find_incident(found.group(1))
         if incident is None:
             raise ApiError(404, 2100, "Not Found", [f"Incident {found.group(1)} not found"])
-        if len(self.account.notes.get(incident["id"], [])) >= NOTES_PER_INCIDENT:
+        if len(account.notes.get(incident["id"], [])) >= NOTES_PER_INCIDENT:
             raise ApiError(
                 400, 2001, "Invalid Input Provided", ["An incident holds at most 2000 notes"]
             )
