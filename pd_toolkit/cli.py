@@ -57,18 +57,22 @@ def print_check(check: ConnectionCheck, console: Console) -> None:
         console.print(f"- {hint}", markup=False, highlight=False)
 
 
+def _client(args: argparse.Namespace, stack: ExitStack, say: Console) -> PagerDutyClient:
+    """With --sandbox, a client of the built-in sandbox (started on ``stack``); else one built
+    from the environment (PAGERDUTY_API_KEY or PAGERDUTY_OAUTH_TOKEN, region, host)."""
+    if not args.sandbox:
+        return PagerDutyClient.from_env()
+    from pd_toolkit.sandbox import Sandbox
+
+    sandbox = stack.enter_context(Sandbox())
+    say.print(f"Started the built-in sandbox at {sandbox.base_url}")
+    return PagerDutyClient(api_key=sandbox.api_key, base_url=sandbox.base_url)
+
+
 def _check(args: argparse.Namespace, console: Console) -> int:
     try:
-        if args.sandbox:
-            from pd_toolkit.sandbox import Sandbox
-
-            with Sandbox() as sandbox:
-                console.print(f"Started the built-in sandbox at {sandbox.base_url}")
-                client = PagerDutyClient(api_key=sandbox.api_key, base_url=sandbox.base_url)
-                check = client.verify()
-        else:
-            client = PagerDutyClient.from_env()
-            check = client.verify()
+        with ExitStack() as stack:
+            check = _client(args, stack, console).verify()
     except PagerDutyError as exc:
         console.print(f"[red]Cannot check the connection:[/red] {exc}", highlight=False)
         return 2
@@ -78,7 +82,6 @@ def _check(args: argparse.Namespace, console: Console) -> int:
 
 def _sync(args: argparse.Namespace, console: Console) -> int:
     """Fill or refresh the store for the key's account, with a progress bar."""
-    from contextlib import ExitStack
     from datetime import UTC, datetime, timedelta
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -87,14 +90,7 @@ def _sync(args: argparse.Namespace, console: Console) -> int:
 
     with ExitStack() as stack:
         try:
-            if args.sandbox:
-                from pd_toolkit.sandbox import Sandbox
-
-                sandbox = stack.enter_context(Sandbox())
-                console.print(f"Started the built-in sandbox at {sandbox.base_url}")
-                client = PagerDutyClient(api_key=sandbox.api_key, base_url=sandbox.base_url)
-            else:
-                client = PagerDutyClient.from_env()
+            client = _client(args, stack, console)
             store = open_store(args.store)
             until = datetime.now(UTC).replace(microsecond=0)
             with Progress(
@@ -239,15 +235,11 @@ def _mcp(args: argparse.Namespace, console: Console) -> int:
         try:
             if args.http:
                 mcp.check_binding(args.host, token)
-            if args.sandbox:
-                from pd_toolkit.sandbox import Sandbox
-
-                sandbox = stack.enter_context(Sandbox())
-                errors.print(f"Serving the built-in sandbox account ({sandbox.base_url})")
-                client = PagerDutyClient(api_key=sandbox.api_key, base_url=sandbox.base_url)
-                toolkit = PagerDutyToolkit(client=client)
-            else:
-                toolkit = PagerDutyToolkit.from_env()
+            toolkit = (
+                PagerDutyToolkit(client=_client(args, stack, errors))
+                if args.sandbox
+                else PagerDutyToolkit.from_env()
+            )
             if args.http:
                 anyio.run(
                     lambda: mcp.serve_http(toolkit, host=args.host, port=args.port, token=token)
