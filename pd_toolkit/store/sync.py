@@ -298,23 +298,21 @@ def _delta_start(
     It starts ``OVERLAP`` before the high-water mark ``start``, or at the oldest stored open
     incident when that is at most ``REFRESH_SPAN`` older (else those are refreshed apart).
     """
-    open_created = [
-        epoch(i["created_at"])
-        for i in store.incidents(
-            partition,
-            since=from_epoch(lo),
-            until=from_epoch(start),
-            service_ids=service_ids,
-            team_ids=team_ids,
-            statuses=OPEN_STATUSES,
-        )
-    ]
+    stored_open = store.incidents(
+        partition,
+        since=from_epoch(lo),
+        service_ids=service_ids,
+        team_ids=team_ids,
+        statuses=OPEN_STATUSES,
+    )
+    open_created = [created for i in stored_open if (created := epoch(i["created_at"])) < start]
     reach = start - int(OVERLAP.total_seconds())
     refreshed = 0
     if open_created and min(open_created) >= start - REFRESH_SPAN.total_seconds():
         reach = min(reach, min(open_created))
     elif open_created:
-        refreshed = _refresh_open(client, store, partition, service_ids, team_ids, lo)
+        stored_ids = {str(i["id"]) for i in stored_open}
+        refreshed = _refresh_open(client, store, partition, service_ids, team_ids, stored_ids)
     return max(lo, reach), refreshed
 
 
@@ -324,20 +322,11 @@ def _refresh_open(
     partition: str,
     service_ids: Sequence[str],
     team_ids: Sequence[str],
-    since_ts: int,
+    stored_open: set[str],
 ) -> int:
-    """Refresh stored open incidents too old for the delta listing: the open set, then one
-    GET per stored-open incident that left it (resolved since); the number refreshed."""
-    stored_open = {
-        i["id"]
-        for i in store.incidents(
-            partition,
-            since=from_epoch(since_ts),
-            service_ids=service_ids,
-            team_ids=team_ids,
-            statuses=OPEN_STATUSES,
-        )
-    }
+    """Refresh stored open incidents (``stored_open``) too old for the delta listing: the open
+    set, then one GET per stored-open incident that left it (resolved since); the number
+    refreshed."""
     params = {
         **_params(service_ids, team_ids),
         "statuses[]": list(OPEN_STATUSES),
