@@ -582,6 +582,15 @@ def answer_scores(
     )
 
 
+def sandbox_records(sandbox: Sandbox) -> list[IncidentRecord]:
+    """Every incident of the last WINDOW_DAYS, as the history fetches them (with triggers)."""
+    client = PagerDutyClient(
+        api_key=sandbox.api_key, base_url=sandbox.base_url, rate_limit_per_minute=None
+    )
+    raw = fetch_incidents(client, FIXED_NOW - timedelta(days=WINDOW_DAYS), FIXED_NOW)
+    return [IncidentRecord.from_api(i) for i in raw]
+
+
 def answers_table(answers: dict[int, dict[str, AnswerScores]]) -> Table:
     """Look-alike top-1 / first fix and recurrence recall, per seed, ours vs title only."""
     table = Table(
