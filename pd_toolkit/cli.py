@@ -205,8 +205,12 @@ def _decide(args: argparse.Namespace, console: Console) -> int:
     except ValueError:
         body = {"error": response.text[:200]}
     if response.status_code != 200:
-        console.print(f"[red]{args.decision} failed (HTTP {response.status_code}):[/red]")
-        console.print(str(body.get("error")), markup=False, highlight=False)
+        console.print(
+            f"{args.decision} failed (HTTP {response.status_code}): {body.get('error')}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
         return 1
     note = f", note {body['note_id']}" if body.get("note_id") else ""
     console.print(f"incident {body['incident_id']}: {body['status']}{note}", markup=False)
