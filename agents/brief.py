@@ -4,7 +4,10 @@ Every fact carries its evidence id as ``[kind ID]`` (kinds in :data:`EVIDENCE_KI
 the tools also show are worded by :mod:`pd_toolkit.phrases` in the :data:`MARKDOWN` style: text
 that anyone who can send an alert controls (titles, alert fields, notes, change summaries) is
 quoted, capped and set in a code span, so Markdown inside it (links, headings, fake citations)
-renders as inert text. What the data suggests (suspects, fixes, who to reach) comes from
+renders as inert text. Names (users, services, teams, schedules, policies, resolvers, scopes,
+priorities) and lookup errors are untrusted too: one shows as itself only when it is made of
+letters, digits, spaces and ``-'&,/()+#?``, which cannot form a link, autolink, emphasis or HTML;
+any other is set like a title. What the data suggests (suspects, fixes, who to reach) comes from
 :mod:`agents.analysis`; the lookups' titles from :mod:`agents.lookups`.
 """
 
@@ -80,6 +83,9 @@ MAX_OTHER_OPEN = 5
 HIGHLIGHT_KINDS = TOLD_KINDS | {"notify"}
 
 M = TypeVar("M", bound=BaseModel)
+# Letters, digits, spaces and characters that start no Markdown construct (no "." or ":" for
+# autolinks, no []!*_~`<>|\ for links, emphasis, HTML, tables or escapes); "…" ends a cut name.
+_PLAIN_NAME = re.compile(r"(?:[^\W_]|[ \-'&,/()+#?])+…?")
 
 
 def cite(kind: str, ident: str | None) -> str:
@@ -92,19 +98,23 @@ def untrusted(text: Any, cap: int = TITLE_CAP) -> str:
     return f"`{quote_untrusted(text, cap)}`"
 
 
+def inert_name(text: Any, cap: int = 60) -> str:
+    """An untrusted name (or a one-line message) as itself when it is made of letters, digits,
+    spaces and ``-'&,/()+#?`` only, else as the inert code span of :func:`untrusted`."""
+    name = clean_name(text, cap)
+    return name if _PLAIN_NAME.fullmatch(name) else untrusted(text, cap)
+
+
 def _name(item: Ref | None, kind: str) -> str:
     """'Hana Sato [user P04XEQF]'."""
     if item is None:
         return "-"
-    return f"{clean_name(item.label)} {cite(kind, item.id)}".strip()
+    return f"{inert_name(item.label)} {cite(kind, item.id)}".strip()
 
 
-MARKDOWN = Style(name=_name, text=untrusted)
-"""The brief's style: ``Name [kind ID]`` and untrusted text as an inert code span."""
-
-
-def _oneline(text: str, cap: int = 300) -> str:
-    return clean_name(text, cap)
+MARKDOWN = Style(name=_name, text=untrusted, label=inert_name)
+"""The brief's style: ``Name [kind ID]``, names by :func:`inert_name`, untrusted text as an inert
+code span."""
 
 
 def _artifact(state: Mapping[str, Any], name: str, model: type[M]) -> M | None:
@@ -123,7 +133,7 @@ def _failure(state: Mapping[str, Any], name: str) -> str:
     record = (state.get("lookups") or {}).get(name)
     if record is None:
         return "_Unavailable: this lookup did not run._"
-    return f"_Unavailable: {_oneline(record.get('error') or 'no data returned')}_"
+    return f"_Unavailable: {inert_name(record.get('error') or 'no data returned', 300)}_"
 
 
 # -- sections -------------------------------------------------------------------------------
@@ -148,7 +158,7 @@ def _status_section(
         if counts and counts.all is not None
         else "unknown"
     )
-    priority = clean_name(incident.priority.label, 20) if incident.priority else "none"
+    priority = inert_name(incident.priority.label, 20) if incident.priority else "none"
     lines = [
         f"- Status **{incident.status or '?'}**, urgency **{incident.urgency or '?'}**, "
         f"priority **{priority}** {ev}",
@@ -242,7 +252,7 @@ def _oncall_section(
                 f"{shift_phrase(shift, MARKDOWN, tz)}"
             )
     if not report.oncalls:
-        lines.append(f"- Nobody is on call for {clean_name(report.target)}.")
+        lines.append(f"- Nobody is on call for {inert_name(report.target)}.")
     assignees = ", ".join(_name(a, "user") for a in incident.assignees)
     lines.append(f"- Currently assigned: {assignees or 'nobody'} {cite('incident', incident.id)}")
     return lines
@@ -286,7 +296,7 @@ def _change_line(
 
 def _changes_section(changes: ChangeList, trigger: datetime | None, tz: tzinfo) -> list[str]:
     ordered = suspects(changes, trigger)
-    scope = clean_name(changes.scope, 120)
+    scope = inert_name(changes.scope, 120)
     lines = [
         f"Window: {changes.window.label} ({fmt_time(changes.window.since, tz)}.."
         f"{fmt_time(changes.window.until, tz)}), {scope}; closest to the trigger first.",
@@ -315,7 +325,7 @@ def _similar_section(similar: SimilarIncidents, tz: tzinfo) -> list[str]:
     query = similar.query
     pattern = similar.pattern
     lines = [
-        f"Searched {similar.candidates} incidents in {clean_name(query.scope)}, "
+        f"Searched {similar.candidates} incidents in {inert_name(query.scope)}, "
         f"{fmt_time(query.since, tz)[:10]}..{fmt_time(query.until, tz)[:10]}.",
         "",
     ]
@@ -332,8 +342,8 @@ def _similar_section(similar: SimilarIncidents, tz: tzinfo) -> list[str]:
             for r in (m.incident for m in similar.recent)
         ]
     if pattern.count:
-        resolvers = ", ".join(f"{clean_name(r.name)} ({r.count})" for r in pattern.resolvers)
-        lines += [
+        resolvers = ", ".join(f"{inert_name(r.name)} ({r.count})" for r in pattern.resolvers)
+        lines += [  # the recurrence is worded from times alone: no untrusted text
             "",
             f"Pattern: {clean_name(pattern.recurrence or f'{pattern.count} times', 200)}; "
             f"median time to resolve {seconds_duration(pattern.median_time_to_resolve_seconds)}"
@@ -368,7 +378,7 @@ def _next_steps(
         if similar.pattern.resolvers:
             usual = similar.pattern.resolvers[0]
             steps.append(
-                f"Ask {clean_name(usual.name)}, who resolved {usual.count} similar incident(s) "
+                f"Ask {inert_name(usual.name)}, who resolved {usual.count} similar incident(s) "
                 f"in the last {similar.pattern.window_days} days."
             )
     trigger = incident.created_at
@@ -398,16 +408,17 @@ def _gaps(state: Mapping[str, Any]) -> list[str]:
     for name, record in (state.get("lookups") or {}).items():
         title = TITLES.get(name, name)
         if not record.get("ok"):
-            lines.append(f"- **{title}**: unavailable: {_oneline(record.get('error') or '?')}")
+            error = inert_name(record.get("error") or "?", 300)
+            lines.append(f"- **{title}**: unavailable: {error}")
     similar = _artifact(state, "similar_history", SimilarIncidents)
     for notice in similar.notices if similar else []:
-        lines.append(f"- **Similar incidents**: {_oneline(notice)}")
+        lines.append(f"- **Similar incidents**: {inert_name(notice, 300)}")
     changes = _artifact(state, "recent_changes", ChangeList)
     if changes and changes.related_note:
-        lines.append(f"- **Recent changes**: {_oneline(changes.related_note)}")
+        lines.append(f"- **Recent changes**: {inert_name(changes.related_note, 300)}")
     synthesis = state.get("synthesis") or {}
     if synthesis.get("error"):
-        lines.append(f"- **Assessment**: model unavailable: {_oneline(synthesis['error'])}")
+        lines.append(f"- **Assessment**: model unavailable: {inert_name(synthesis['error'], 300)}")
     return lines or ["- None: every lookup answered."]
 
 
@@ -425,7 +436,7 @@ def _summary(
         if incident.created_at
         else ""
     )
-    priority = f" {clean_name(incident.priority.label, 20)}" if incident.priority else ""
+    priority = f" {inert_name(incident.priority.label, 20)}" if incident.priority else ""
     lines = [
         f"- **#{incident.incident_number}** {untrusted(incident.headline)} is "
         f"**{incident.status or '?'}** ({incident.urgency or '?'} urgency{priority}) on "
@@ -465,8 +476,8 @@ def _summary(
 
 
 def compose_brief(state: Mapping[str, Any], tz: tzinfo, assessment: str | None = None) -> str:
-    """The Markdown brief of ``state``; ``assessment`` (model-written, citations already
-    checked) is placed after the Summary."""
+    """The Markdown brief of ``state``; ``assessment`` (model-written, its citations checked
+    and its text made inert by :mod:`agents.synthesis`) is placed after the Summary."""
     now = datetime.fromisoformat(state["investigated_at"])
     if not state.get("target"):
         return _failed_brief(state)
@@ -529,7 +540,7 @@ def compose_brief(state: Mapping[str, Any], tz: tzinfo, assessment: str | None =
 
 def _failed_brief(state: Mapping[str, Any]) -> str:
     record = (state.get("lookups") or {}).get("incident") or {}
-    error = _oneline(record.get("error") or "no incident was found", 500)
+    error = inert_name(record.get("error") or "no incident was found", 500)
     return (
         "# Investigation could not start\n\n"
         f"## Summary\n\nNo incident to investigate: {error}\n\n"

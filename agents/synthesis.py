@@ -3,7 +3,10 @@
 The brief goes to the model as quoted data inside a delimited block whose marker carries a
 random nonce (so PagerDuty text cannot close the block), with an instruction that it is data,
 not instructions. The answer's citations are then checked: every ``[kind ID]`` it cites must be
-an id present in the investigation state; any other is removed and reported.
+an id present in the investigation state; any other is removed and reported. Then, since PagerDuty
+text can steer the model, the answer is made inert (:func:`inert_markdown`): no link, image,
+autolink, link reference definition, raw HTML, mention or invisible character survives into the
+brief (and the note mirrored into chat), only the model's words, formatting and checked citations.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from agents.brief import EVIDENCE
+from pd_toolkit.phrases import inert_text
 
 SYSTEM_PROMPT = """\
 You are an incident analyst helping an on-call engineer during a PagerDuty incident.
@@ -98,6 +102,85 @@ def check_citations(text: str, known: set[str]) -> tuple[str, list[str], list[st
     return cleaned, list(dict.fromkeys(cited)), list(dict.fromkeys(removed))
 
 
+# One left-to-right scan of the inline constructs that matter, in CommonMark's precedence (the
+# leftmost wins): a backslash escape and a one-line code span are kept as they are; a backtick
+# run that closes on no later run of its length on its line is literal text; an autolink, a
+# link or image, raw HTML and a bare URL are defused. A code span is only trusted on one line,
+# so that this scan and a Markdown reader agree on what is code.
+_URL = (  # scheme://…, www.…, and a bare domain (chat apps and linkifiers link those too)
+    r"(?:[A-Za-z][A-Za-z0-9+.\-]*://|www\.)[^\s<>`]*"
+    r"|(?<![\w@.\-])(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,63}(?![\w@\-])"
+    r"(?:[/?#:][^\s<>`]*)?"
+)
+_LINK_DEST = r"<[^<>\n]*>|[^()\s]*(?:\([^()\s]*\)[^()\s]*)*"
+_LINK_TITLE = r"""(?:\s+(?:"[^"\n]*"|'[^'\n]*'|\([^()\n]*\)))?"""
+_INLINE = re.compile(
+    r"(?P<escape>\\[!-/:-@\[-`{-~])"
+    r"|(?P<code>(?<!`)(?P<fence>`+)(?!`)[^\n]+?(?<!`)(?P=fence)(?!`))"
+    r"|(?P<ticks>`+)"
+    r"|<(?P<autolink>[A-Za-z][A-Za-z0-9+.\-]{1,31}:[^\s<>]*|[^\s<>@]+@[^\s<>]+)>"
+    r"|(?P<html><(?=[A-Za-z/!?]))"
+    rf"|(?P<link>!?\[(?P<text>[^\[\]\n]*)\]\((?:{_LINK_DEST}){_LINK_TITLE}\s*\))"
+    rf"|(?P<url>{_URL})"
+)
+# What a link must touch: "](" (an inline link) and "]:" (a reference definition).
+_BRACKET_LINK = re.compile(r"\](?=[(:])")
+
+
+def _code(text: str) -> str:
+    """``text`` as one inline code span, fenced by more backticks than any run inside it."""
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _split_url(url: str) -> tuple[str, str]:
+    """(the URL, the punctuation after it): a sentence's trailing ".,:;!?'\"*_~" and an
+    unbalanced ")" or "]" are not part of a bare URL."""
+    end = len(url)
+    while end and (
+        url[end - 1] in ".,:;!?'\"*_~"
+        or (url[end - 1] == ")" and url[:end].count(")") > url[:end].count("("))
+        or (url[end - 1] == "]" and url[:end].count("]") > url[:end].count("["))
+    ):
+        end -= 1
+    return url[:end], url[end:]
+
+
+def _inert_inline(text: str) -> str:
+    """One scan of :data:`_INLINE` over ``text`` (see :func:`inert_markdown`)."""
+
+    def defuse(match: re.Match[str]) -> str:
+        kind = match.lastgroup
+        if kind in ("escape", "code"):
+            return match[0]
+        if kind == "ticks":
+            return "'" * len(match[0])
+        if kind == "autolink":
+            return _code(match["autolink"])
+        if kind == "html":
+            return "&lt;"
+        if kind == "link":
+            label = match["text"]
+            return f"[{label}]" if EVIDENCE.fullmatch(f"[{label}]") else _inert_inline(label)
+        url, after = _split_url(match["url"])
+        return (_code(url) if url else "") + after
+
+    return _INLINE.sub(defuse, text)
+
+
+def inert_markdown(text: str) -> str:
+    """Model-written Markdown made inert: invisible characters stripped and mentions
+    neutralised (:func:`~pd_toolkit.phrases.inert_text`); a link or image becomes its text (a
+    citation ``[kind ID]`` stays one); an autolink or bare URL (``http://``, ``https://``,
+    ``www.``, or a bare domain like ``ev.il/x``, which chat apps link too) becomes a code span;
+    raw HTML is escaped (``&lt;``); a backtick run that opens no code span becomes quotes; and
+    every ``](`` / ``]:`` left, whatever the scan missed (nested brackets, a link reference
+    definition, even in a list or quote), gets a space, so that no link and no definition
+    (which could turn the brief's citations into links) can form."""
+    return _BRACKET_LINK.sub("] ", _inert_inline(inert_text(text)))
+
+
 def model_name(model: BaseChatModel) -> str:
     """A short label for the model (its model name when it has one)."""
     return str(
@@ -114,5 +197,6 @@ def synthesize(model: BaseChatModel, brief: str, state: Mapping[str, Any]) -> Sy
         return Synthesis(
             model=name, text="", cited=[], removed=[], error=f"{type(exc).__name__}: {exc}"
         )
-    text, cited, removed = check_citations(answer.text, known_evidence_ids(state))
+    checked, cited, removed = check_citations(answer.text, known_evidence_ids(state))
+    text = inert_markdown(checked)  # after the check: removing a citation can make a link
     return Synthesis(model=name, text=text, cited=cited, removed=removed, error=None)

@@ -4,9 +4,15 @@
 PagerDutyReadOnlyError). This separate writer can do one thing: ``POST /incidents/{id}/notes``
 with ``{"note": {"content": ...}}`` and the ``From`` header that account-level keys need. It
 borrows the client's authorizer (never the key itself), base URL and rate budget, and reads
-the incident's notes through the client to keep a post idempotent: every note carries a
-marker, and before a post (and before a retry after a 5xx, 429 or lost connection) the writer
-looks for that marker, so a note is posted once even when an answer was lost.
+the incident's notes through the client to keep a post idempotent: every note ends with a
+marker line tied to its approval (:func:`note_marker`), and before a post (and before a retry
+after a 5xx, 429 or lost connection) the writer looks for a note whose last line is that
+marker, so a note is posted once even when an answer was lost.
+
+The writer owns the marker: the content is made inert first (invisible characters stripped,
+mentions neutralised: :func:`~pd_toolkit.phrases.inert_text`) and any text resembling the
+marker is neutralised, so that the only marker in a note is its real last line: neither
+PagerDuty text quoted in a brief nor a steered model can forge one.
 """
 
 from __future__ import annotations
@@ -30,14 +36,19 @@ from pd_toolkit.errors import (
     PagerDutyNotFoundError,
     PagerDutyServerError,
 )
+from pd_toolkit.phrases import inert_text
 
 logger = logging.getLogger("pd_toolkit.notes")
 
 # PagerDuty refuses a note longer than 25,000 characters ("Content is too long"); the web app
 # applies the same cap. An incident holds at most 2,000 notes (OpenAPI: createIncidentNote).
 NOTE_LIMIT = 25_000
-_INCIDENT_ID = re.compile(r"^[A-Za-z0-9]+$")
+_INCIDENT_ID = re.compile(r"[A-Za-z0-9]+")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+_APPROVAL_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# The marker's telling words, however spaced, cased, punctuated or emphasised.
+_MARKER_LIKE = re.compile(r"posted[\W_]*by[\W_]*pd[\W_]*toolkit[\W_]*responder", re.IGNORECASE)
+FORGED_MARKER = "[text resembling the responder's marker removed]"
 
 
 class PostedNote(BaseModel):
@@ -48,6 +59,25 @@ class PostedNote(BaseModel):
     already_posted: bool  # the marker was found: nothing was sent this time
     cut: bool  # the content was cut to NOTE_LIMIT
     attempts: int  # POSTs sent
+
+
+def note_marker(approval_id: str) -> str:
+    """The last line of a note posted after approval ``approval_id`` (random per decision): it
+    makes the post idempotent and ties the note to its approval."""
+    return f"-- posted by pd_toolkit responder after human approval [{approval_id}]"
+
+
+def note_body(content: str) -> str:
+    """What a note carries before its marker: ``content`` made inert (invisible characters
+    stripped, mentions neutralised) and anything resembling a marker replaced by
+    :data:`FORGED_MARKER`, so that the only marker in a note is its real last line."""
+    return _MARKER_LIKE.sub(FORGED_MARKER, inert_text(content))
+
+
+def _last_line(text: str) -> str:
+    """The last non-blank line of ``text``, stripped ('' for none)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
 
 
 def fit_note(content: str, footer: str, rest: str, limit: int = NOTE_LIMIT) -> tuple[str, bool]:
@@ -100,24 +130,33 @@ class IncidentNoteWriter:
         self._session.close()
 
     def has_marker(self, incident_id: str, marker: str) -> str | None:
-        """The id of the incident's note containing ``marker`` (one GET), or None."""
+        """The id of the incident's note whose last line is ``marker`` (one GET), or None. A
+        note that merely quotes the marker elsewhere does not count."""
         notes = self.client.get(f"/incidents/{incident_id}/notes").get("notes") or []
         for note in notes:
-            if marker in str(note.get("content") or ""):
+            if _last_line(str(note.get("content") or "")) == marker:
                 return str(note.get("id") or "") or None
         return None
 
-    def post_once(self, incident_id: str, content: str, *, marker: str, rest: str) -> PostedNote:
-        """Post ``content`` (cut to the note limit, with ``rest`` saying where the whole text
-        is) followed by ``marker`` as the last line, unless a note with ``marker`` exists.
+    def post_once(
+        self, incident_id: str, content: str, *, approval_id: str, rest: str
+    ) -> PostedNote:
+        """Post ``content`` (made inert, marker look-alikes neutralised, cut to the note limit
+        with ``rest`` saying where the whole text is) followed by ``note_marker(approval_id)``
+        as the last line, unless a note ending with that marker exists.
 
         Raises PagerDutyForbiddenError (a read-only key: 403), PagerDutyBadRequestError (400,
         e.g. no ``From`` for an account key), PagerDutyAuthError, PagerDutyNotFoundError,
         PagerDutyServerError / PagerDutyConnectionError when retries ran out.
         """
-        if not _INCIDENT_ID.match(incident_id):
+        if not _INCIDENT_ID.fullmatch(incident_id):
             raise PagerDutyConfigError(f"{incident_id!r} is not an incident id")
-        text, cut = fit_note(content, marker, rest)
+        if not _APPROVAL_ID.fullmatch(approval_id):
+            raise PagerDutyConfigError(
+                f"{approval_id!r} is not an approval id (1-64 letters, digits, _ or -)"
+            )
+        marker = note_marker(approval_id)
+        text, cut = fit_note(note_body(content), marker, rest)
         existing = self.has_marker(incident_id, marker)
         if existing is not None:
             return PostedNote(

@@ -10,7 +10,14 @@ places that where its format wants it.
 
 Text written by whoever can send an alert (titles, alert bodies, notes, change summaries) is
 untrusted: :func:`quote_untrusted` renders it as quoted, length-capped data, so that it reads as
-a value and never as an instruction. Pure functions, no I/O.
+a value and never as an instruction. So are the names of users, services, teams, schedules and
+policies (:func:`clean_name`). Both flatten the text to one line, remove every invisible
+character (Unicode format characters: bidi controls and isolates, zero-width characters, soft
+hyphen, BOM, tag characters; C0/C1 controls; U+2028/2029) and neutralise chat mentions (a Slack
+token's ``<``/``>`` become the single angle quotation marks U+2039/U+203A, a mention's ``@`` the
+fullwidth U+FF20; emails stay as they are), so that what a reader sees is what was written and a
+note mirrored into Slack pings nobody. :func:`inert_text` does the same to multi-line text,
+keeping its line breaks. Pure functions, no I/O.
 """
 
 from __future__ import annotations
@@ -24,7 +31,29 @@ from typing import Any
 from pd_toolkit.history.models import Resolution, SimilarIncident
 from pd_toolkit.models import Alert, ChangeEvent, Incident, LogEntry, Note, OnCall, Ref
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]+")
+# Every Unicode format character (category Cf) through Unicode 15, and the whole tag block:
+# soft hyphen, Arabic number signs and letter mark, Syriac abbreviation mark, Mongolian vowel
+# separator, zero-width space/joiners, LRM/RLM, bidi embeddings, overrides and isolates, word
+# joiner and invisible operators, deprecated format controls, BOM, interlinear annotation,
+# Kaithi number signs, Egyptian hieroglyph and shorthand format controls, musical symbol
+# formatting, tag characters. Written out (not derived from unicodedata at import); the test
+# suite checks it against unicodedata for every code point.
+_INVISIBLE = re.compile(
+    r"[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f"
+    r"\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
+    r"\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e007f]+"
+)
+# C0 and C1 controls (Cc), line and paragraph separators (Zl, Zp).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+# inert_text: line breaks of any kind become "\n"; the other controls but the tab go.
+_LINE_BREAK = re.compile(r"\r\n?|[\x0b\x0c\x85\u2028\u2029]")
+_HIDDEN_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]+")
+# A Slack special token (<!channel>, <!here>, <!subteam^ID|@x>, <@U123>, <#C123>) and a
+# mention's "@" at a word start (after a letter, digit, ".", "+" or "-" it is an email's).
+_SLACK_TOKEN = re.compile(r"<([!@#][^<>\n]*)(>?)")
+_MENTION = re.compile(r"(?<![^\W_])(?<![.+\-])@(?=\w)")
+# What they become: look-alikes that no chat app reads as a token or a mention.
+INERT_LT, INERT_GT, INERT_AT = "\u2039", "\u203a", "\uff20"
 _UNSAFE_KEY = re.compile(r"[^\w.-]+")
 TITLE_CAP = 120
 NOTE_CAP = 300
@@ -75,8 +104,26 @@ TOLD_KINDS = frozenset(
 # -- untrusted text and names ---------------------------------------------------------------
 
 
+def _neutralise_mentions(text: str) -> str:
+    """A Slack token's ``<``/``>`` -> U+2039/U+203A and a mention's ``@`` -> U+FF20: still
+    readable, no longer a ping or a channel/user link in Slack (or a mention anywhere else)."""
+    text = _SLACK_TOKEN.sub(lambda m: f"{INERT_LT}{m[1]}{INERT_GT if m[2] else ''}", text)
+    return _MENTION.sub(INERT_AT, text)
+
+
 def _flatten(text: Any) -> str:
-    return " ".join(_CONTROL.sub(" ", str(text)).split())
+    """One line: invisible characters removed, controls and line breaks made spaces, runs of
+    whitespace collapsed, mentions neutralised."""
+    visible = _INVISIBLE.sub("", str(text))
+    return _neutralise_mentions(" ".join(_CONTROL.sub(" ", visible).split()))
+
+
+def inert_text(text: str) -> str:
+    """Multi-line untrusted text made inert for any reader: line breaks (as ``\\n``) and tabs
+    kept, invisible and other control characters removed, mentions neutralised (as in
+    :func:`quote_untrusted`). Markdown is left as it is."""
+    lines = _LINE_BREAK.sub("\n", _INVISIBLE.sub("", text))
+    return _neutralise_mentions(_HIDDEN_CONTROL.sub("", lines))
 
 
 def quote_untrusted(text: Any, cap: int = TITLE_CAP) -> str:
@@ -113,18 +160,21 @@ def ref(item: Ref | None) -> str:
 
 @dataclass(frozen=True)
 class Style:
-    """How one output format sets a named object (with its id) and untrusted text."""
+    """How one output format sets a named object (with its id), a bare name and untrusted
+    text."""
 
     name: Callable[[Ref | None, str], str]
     """(object, kind) -> the object's name with its id; kind: user, schedule, policy, ..."""
     text: Callable[[Any, int], str]
     """(untrusted text, cap) -> the text as inert data."""
+    label: Callable[[Any, int], str]
+    """(untrusted name without an id, cap) -> the name as inert text."""
 
     def names(self, items: Iterable[Ref], kind: str) -> str:
         return ", ".join(self.name(item, kind) for item in items) or "-"
 
 
-PLAIN = Style(name=lambda item, _kind: ref(item), text=quote_untrusted)
+PLAIN = Style(name=lambda item, _kind: ref(item), text=quote_untrusted, label=clean_name)
 """The tools' style: ``Name (PID)`` and ``"quoted"``."""
 
 
@@ -291,7 +341,7 @@ def entry_phrase(entry: LogEntry, style: Style = PLAIN) -> str:
     when it says more than the kind."""
     parts = [entry.kind]
     if entry.agent:
-        parts.append(f"by {clean_name(entry.agent.label)}")
+        parts.append(f"by {style.label(entry.agent.label, 60)}")
     via = entry.channel_type
     if via and via not in {"auto", "notification"}:
         parts.append(f"via {via}")
@@ -326,7 +376,7 @@ def outcome_phrase(match: SimilarIncident) -> str:
     return record.status or "?"
 
 
-def why_phrase(match: SimilarIncident) -> str:
+def why_phrase(match: SimilarIncident, style: Style = PLAIN) -> str:
     """Why it matched: 'similarity 0.91; trigger details 0.80; same service; shared: …'."""
     why = [f"similarity {match.similarity:.2f}"]
     if match.detail_similarity is not None:
@@ -334,7 +384,7 @@ def why_phrase(match: SimilarIncident) -> str:
     if match.same_service:
         why.append("same service")
     if match.shared_terms:
-        why.append("shared: " + ", ".join(clean_name(t, 40) for t in match.shared_terms))
+        why.append("shared: " + ", ".join(style.label(t, 40) for t in match.shared_terms))
     if match.pagerduty_score is not None:
         why.append(f"PagerDuty score {match.pagerduty_score:g}")
     return "; ".join(why)
@@ -351,14 +401,14 @@ def similar_phrase(match: SimilarIncident, style: Style = PLAIN, tz: tzinfo = UT
             fmt_time(record.created_at, tz),
             outcome_phrase(match),
             f"score {match.score:.2f}",
-            f"why: {why_phrase(match)}",
+            f"why: {why_phrase(match, style)}",
         ]
     )
 
 
 def resolution_phrase(resolution: Resolution, style: Style = PLAIN) -> str:
     """'fix (note by Ann): "Restarted the pool"'."""
-    by = f" by {clean_name(resolution.by, 40)}" if resolution.by else ""
+    by = f" by {style.label(resolution.by, 40)}" if resolution.by else ""
     kind = "note" if resolution.source == "note" else "resolve log entry"
     return f"fix ({kind}{by}): {style.text(resolution.summary, FIX_CAP)}"
 

@@ -306,7 +306,7 @@ def test_hostile_text_renders_inert_and_cannot_forge_evidence() -> None:
     assert brief.startswith(f"# Incident #7: {quoted} [incident QREAL1]")
     assert "\n# Resolved" not in brief
     assert "_Unavailable: this lookup did not run._" in section(brief, "Timeline highlights")
-    assert "**Alerts**: unavailable: Injected 500. Retry later." in section(brief, "Data gaps")
+    assert '**Alerts**: unavailable: `"Injected 500. Retry later."`' in section(brief, "Data gaps")
     _, cited, removed = check_citations(brief, known_evidence_ids(state))
     assert "change EVIL1" in removed and "incident QREAL1" in cited
 

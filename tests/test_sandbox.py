@@ -479,6 +479,24 @@ def test_drop_fault_closes_the_connection(fresh: Sandbox) -> None:
         assert session.get(f"{fresh.base_url}/oncalls", timeout=5).status_code == 200
 
 
+def test_lost_fault_does_the_work_and_drops_the_answer(fresh: Sandbox) -> None:
+    incident = fresh.trigger_incident("ledger", "ledger_recon_failed")["id"]
+    fresh.inject(Fault(kind="lost", method="POST", path=r"/notes$"))
+    headers = {
+        "Authorization": f"Token token={fresh.write_api_key}",
+        "From": "alice.nguyen@example.com",
+    }
+    with pytest.raises(requests.ConnectionError):
+        requests.post(
+            f"{fresh.base_url}/incidents/{incident}/notes",
+            json={"note": {"content": "Rolled back."}},
+            headers=headers,
+            timeout=5,
+        )
+    assert [note["content"] for note in fresh.account.notes[incident]] == ["Rolled back."]
+    assert (fresh.request_log[-1].fault, fresh.request_log[-1].status) == ("lost", None)
+
+
 def test_unknown_fault_kinds_are_rejected() -> None:
     with pytest.raises(ValueError):
         Fault(kind="explode")  # type: ignore[arg-type]
@@ -570,6 +588,30 @@ def test_a_sandbox_can_trigger_note_and_resolve_without_touching_others() -> Non
             changed.advance(timedelta(minutes=-1))
         with pytest.raises(ValueError, match="unknown failure mode"):
             changed.trigger_incident("checkout", "no_such_mode")
+
+
+def test_rename_shows_the_new_name_wherever_the_object_is_referenced() -> None:
+    with Sandbox(now=NOW) as changed:
+        account = changed.account
+        incident = next(i for i in account.open_incidents() if i["assignments"])
+        service = incident["service"]["id"]
+        user = incident["assignments"][0]["assignee"]["id"]
+        old = account.service(service)["name"]
+        changed.rename({service: "svc [x](https://ev.il)", user: "Mallory @here"})
+        served = ok(changed, f"/incidents/{incident['id']}")["incident"]
+        assert served["service"]["summary"] == "svc [x](https://ev.il)"
+        assert served["assignments"][0]["assignee"]["summary"] == "Mallory @here"
+        assert ok(changed, f"/services/{service}")["service"]["name"] == "svc [x](https://ev.il)"
+        assert ok(changed, f"/users/{user}")["user"]["summary"] == "Mallory @here"
+        entries = ok(changed, f"/incidents/{incident['id']}/log_entries")["log_entries"]
+        assert {e["service"]["summary"] for e in entries} == {"svc [x](https://ev.il)"}
+        shifts = [
+            o for o in ok(changed, "/oncalls", limit=100)["oncalls"] if o["user"]["id"] == user
+        ]
+        assert shifts and {o["user"]["summary"] for o in shifts} == {"Mallory @here"}
+        assert build_account(7, NOW).service(service)["name"] == old  # the shared copy
+        with pytest.raises(KeyError):
+            changed.rename({incident["id"]: "not a named object"})
 
 
 def test_one_change_event_by_id(sb: Sandbox) -> None:

@@ -17,6 +17,7 @@ import string
 import uuid
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -39,6 +40,22 @@ POD_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
 HANDLES = ("alice", "bruno", "gabriel", "julia", "nina", "samir", "wen", "beatriz", "dependabot")
 Json = dict[str, Any]
+# The objects `SandboxAccount.rename` renames, and the containers that hold them or refer to them.
+RENAMEABLE = ("team", "user", "schedule", "escalation_policy", "service")
+_NAMED = ("teams", "users", "schedules", "escalation_policies", "services")
+_REFERRING = (
+    *_NAMED,
+    "incidents",
+    "alerts",
+    "log_entries",
+    "notes",
+    "change_events",
+    "team_refs",
+    "user_refs",
+    "schedule_refs",
+    "policy_refs",
+    "service_refs",
+)
 
 HTML_PATHS = {
     "user": "users",
@@ -1057,6 +1074,22 @@ class SandboxAccount:
         twin._index()
         return twin
 
+    def rename(self, names: Mapping[str, str]) -> None:
+        """Rename teams, users, schedules, escalation policies or services of a `fork` (``{id:
+        new name}``), as PagerDuty shows a renamed object: its `name` and `summary`, and the
+        `summary` of every reference to it (incidents, alerts, log entries, notes, change
+        events, other objects, on-calls). Free text that mentions an old name stays as written,
+        and `trigger_incident` still takes the catalog's name."""
+        for obj_id in names:
+            found = self._by_id.get(obj_id)
+            if found is None or found["type"] not in RENAMEABLE:
+                raise KeyError(f"no team, user, schedule, escalation policy or service {obj_id!r}")
+        for attr in _REFERRING:
+            setattr(self, attr, _renamed(getattr(self, attr), names))
+        for attr in _NAMED:
+            self._register(getattr(self, attr))
+        self._index()
+
     def trigger_incident(self, mode_name: str, service_name: str, at: datetime) -> Json:
         """Trigger a new incident of failure mode `mode_name` on `service_name` at `at` (only on
         a `fork`); it is numbered after the newest incident and stays triggered."""
@@ -1261,6 +1294,23 @@ class SandboxAccount:
         for inc in self.incidents:
             grouped[self._mode_of[inc["id"]]].append(inc["id"])
         return grouped
+
+
+def _renamed(value: Any, names: Mapping[str, str]) -> Any:
+    """``value`` with each object or reference whose id is in ``names`` named so. Only what
+    changes is copied: a fork never edits what it shares with the cached account."""
+    if isinstance(value, dict):
+        items = {key: _renamed(item, names) for key, item in value.items()}
+        obj_id = value.get("id")
+        name = names.get(obj_id) if isinstance(obj_id, str) else None
+        if name is not None:
+            items |= {field: name for field in ("summary", "name") if field in value}
+        return items if any(items[key] is not value[key] for key in value) else value
+    if isinstance(value, list):
+        copied = [_renamed(item, names) for item in value]
+        changed = any(new is not old for new, old in zip(copied, value, strict=True))
+        return copied if changed else value
+    return value
 
 
 def _sample_times(

@@ -8,6 +8,8 @@ Faults as a `requests` client sees them:
   client that ignores Content-Length, the half body fails to parse as JSON).
 - "not_json": a 200 HTML error page (text/html), as a misbehaving proxy would send.
 - "drop": the socket is shut down before any byte is sent; `requests` raises ConnectionError.
+- "lost": the request is processed (a POSTed note is created), then the socket is shut down
+  before any byte of the answer is sent: the write happened, the client sees a ConnectionError.
 
 Writes: every key is read-only (403 on anything but GET) except `write_api_key`, an
 account-level key that may create incident notes (`POST /incidents/{id}/notes`, which needs a
@@ -23,6 +25,7 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -35,7 +38,7 @@ from .api import ApiError, Context, dispatch
 from .hostile import hostile_account
 from .webhooks import deliver, webhook_event
 
-FaultKind = Literal["status", "slow", "truncated", "not_json", "drop"]
+FaultKind = Literal["status", "slow", "truncated", "not_json", "drop", "lost"]
 KeyKind = Literal["account", "user", "restricted", "writer"]
 NOTE_LIMIT = 25_000  # characters of one note
 NOTES_PER_INCIDENT = 2_000
@@ -67,7 +70,7 @@ class Fault:
     method: str | None = None  # None matches every method
 
     def __post_init__(self) -> None:
-        if self.kind not in ("status", "slow", "truncated", "not_json", "drop"):
+        if self.kind not in ("status", "slow", "truncated", "not_json", "drop", "lost"):
             raise ValueError(f"unknown fault kind {self.kind!r}")
         if self.kind == "status" and self.status is None:
             raise ValueError("a 'status' fault needs status=")
@@ -225,6 +228,13 @@ class Sandbox:
             return account.add_note(
                 incident, content, self.now, user_id or account.user_key_user_id
             )
+
+    def rename(self, names: Mapping[str, str]) -> None:
+        """Rename users, services, teams, schedules or escalation policies (``{id: new
+        name}``), references included, as PagerDuty would then show them: e.g. to serve hostile
+        names in tests."""
+        with self._write_lock:
+            self._changeable().rename(names)
 
     @property
     def base_url(self) -> str:
@@ -410,7 +420,9 @@ class Sandbox:
         if self.latency:
             time.sleep(self.latency)
         status: int | None
-        if fault is not None and fault.kind == "drop":
+        if fault is not None and fault.kind in ("drop", "lost"):
+            if fault.kind == "lost":
+                self._answer(request, key_kind)  # done; its answer never leaves
             sock: socket.socket = environ["werkzeug.socket"]
             sock.shutdown(socket.SHUT_RDWR)
             response, status = Response(b"", status=200), None
