@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -143,6 +143,18 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return recorded
 
 
+def secret_pieces(secret: str, size: int = 8) -> set[str]:
+    """Every ``size``-character piece of ``secret``: part of a key (a prefix in a hint, a tail
+    in a log line) is a leak too."""
+    return {secret[at : at + size] for at in range(max(1, len(secret) - size + 1))}
+
+
+def leaks(texts: Iterable[str], *secrets: str) -> list[str]:
+    """The start of each text that holds an 8-character piece of one of ``secrets``."""
+    pieces = set().union(*(secret_pieces(secret) for secret in secrets))
+    return [text[:200] for text in texts if any(piece in text for piece in pieces)]
+
+
 class LeakWatch(logging.Handler):
     """Every log record of pd_toolkit, urllib3 and agents (DEBUG and up) since the last check,
     so that each tool answer can be scanned for the key together with what was logged for it."""
@@ -158,13 +170,13 @@ class LeakWatch(logging.Handler):
         self.lines.append(f"{record.getMessage()} {record.__dict__!r}")
 
     def check(self, message: ToolMessage) -> None:
-        """Fail if the key is in the message's content or artifact, or in the logs since the
-        last check."""
+        """Fail if a piece of the key is in the message's content or artifact, or in the logs
+        since the last check."""
         texts = [str(message.content), *self.lines]
         if message.artifact is not None:
             texts.append(message.artifact.model_dump_json())
         self.lines.clear()
-        assert [text[:200] for text in texts if self.secret in text] == []
+        assert leaks(texts, self.secret) == []
 
 
 @contextmanager
