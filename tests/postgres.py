@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -38,20 +39,28 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def postgresql_url() -> Iterator[str]:
-    """``postgresql+psycopg://postgres@127.0.0.1:<port>/postgres`` of a server of the session."""
-    pytest.importorskip("psycopg", reason="psycopg is not installed (pip install '.[postgres]')")
+class PostgresUnavailable(Exception):
+    """No PostgreSQL server could be started here (the message says why)."""
+
+
+@contextmanager
+def throwaway_postgres() -> Iterator[str]:
+    """``postgresql+psycopg://postgres@127.0.0.1:<port>/postgres`` of a server started for the
+    block (tests and benchmarks); PostgresUnavailable when there is none to start."""
     bin_dir = _bin_dir()
     if bin_dir is None:
-        pytest.skip("PostgreSQL is not installed (no pg_ctl on PATH or in /usr/lib/postgresql)")
+        raise PostgresUnavailable(
+            "PostgreSQL is not installed (no pg_ctl on PATH or in /usr/lib/postgresql)"
+        )
     as_postgres: list[str] = []
     root = os.geteuid() == 0
     if root:
         try:
             pwd.getpwnam("postgres")
         except KeyError:
-            pytest.skip("running as root and there is no 'postgres' user to run PostgreSQL as")
+            raise PostgresUnavailable(
+                "running as root and there is no 'postgres' user to run PostgreSQL as"
+            ) from None
         as_postgres = ["runuser", "-u", "postgres", "--"]
     home = Path(tempfile.mkdtemp(prefix="pdtk-pg-"))
     if root:
@@ -71,12 +80,12 @@ def postgresql_url() -> Iterator[str]:
             str(log),
             "-w",
             "-o",
-            f"-h 127.0.0.1 -p {port} -k {home} -c fsync=off",
+            f"-h 127.0.0.1 -p {port} -k {home} -c fsync=off -c max_connections=200",
             "start",
         )
     except (OSError, subprocess.SubprocessError) as exc:
         shutil.rmtree(home, ignore_errors=True)
-        pytest.skip(f"could not start a throwaway PostgreSQL server: {exc}")
+        raise PostgresUnavailable(f"could not start a throwaway PostgreSQL server: {exc}") from exc
     try:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
     finally:
@@ -86,6 +95,17 @@ def postgresql_url() -> Iterator[str]:
             timeout=60,
         )
         shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> Iterator[str]:
+    """A throwaway server for the session (skipped, saying why, where none can start)."""
+    pytest.importorskip("psycopg", reason="psycopg is not installed (pip install '.[postgres]')")
+    try:
+        with throwaway_postgres() as url:
+            yield url
+    except PostgresUnavailable as exc:
+        pytest.skip(str(exc))
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from responder_helpers import (
     investigations,
     notes_of,
     posts,
+    ready_brief,
     responder_on,
     signed_post,
     status_of,
@@ -25,12 +26,11 @@ from responder_helpers import (
 )
 
 from agents.responder.app import MAX_BODY
-from agents.responder.graph import note_marker
 from agents.responder.webhooks import signature_ok
 from pd_toolkit import PagerDutyClient
 from pd_toolkit.cli import main as cli_main
 from pd_toolkit.errors import PagerDutyForbiddenError
-from pd_toolkit.notes import NOTE_LIMIT, IncidentNoteWriter, fit_note
+from pd_toolkit.notes import NOTE_LIMIT, IncidentNoteWriter, fit_note, note_marker
 from pd_toolkit.sandbox import Fault, Sandbox
 from pd_toolkit.sandbox.webhooks import signature
 
@@ -149,17 +149,9 @@ def test_flood_of_200_webhooks_is_bounded_and_loses_nothing_accepted(
 # -- decisions -------------------------------------------------------------------------------
 
 
-def _ready(sb: Sandbox, url: str) -> str:
-    envelope = triggered(sb)
-    incident_id = envelope["event"]["data"]["id"]
-    assert signed_post(url, envelope).status_code == 202
-    wait_for(lambda: status_of(url, incident_id) == "awaiting_approval", what="brief")
-    return incident_id
-
-
 def test_approve_posts_the_brief_as_one_note(fresh_sandbox: Sandbox) -> None:
     with responder_on(fresh_sandbox) as running:
-        incident_id = _ready(fresh_sandbox, running.url)
+        incident_id = ready_brief(fresh_sandbox, running.url)
         brief = investigations(running.url)[incident_id]["brief"]
         assert decide(running.url, incident_id, "approve", token="wrong").status_code == 401
         assert (
@@ -181,7 +173,7 @@ def test_approve_posts_the_brief_as_one_note(fresh_sandbox: Sandbox) -> None:
 
 def test_approve_with_an_edited_text(fresh_sandbox: Sandbox) -> None:
     with responder_on(fresh_sandbox) as running:
-        incident_id = _ready(fresh_sandbox, running.url)
+        incident_id = ready_brief(fresh_sandbox, running.url)
         edited = "Likely the PSP timeouts again; Alice is on it."
         answer = decide(running.url, incident_id, "approve", {"text": edited})
         assert answer.status_code == 200
@@ -193,7 +185,7 @@ def test_approve_with_an_edited_text(fresh_sandbox: Sandbox) -> None:
 
 def test_reject_posts_nothing(fresh_sandbox: Sandbox) -> None:
     with responder_on(fresh_sandbox) as running:
-        incident_id = _ready(fresh_sandbox, running.url)
+        incident_id = ready_brief(fresh_sandbox, running.url)
         answer = decide(running.url, incident_id, "reject")
         assert answer.status_code == 200
         assert answer.json()["status"] == "rejected"
@@ -207,9 +199,12 @@ def test_cli_approve_and_reject(
 ) -> None:
     monkeypatch.setenv("PD_TOOLKIT_APPROVAL_TOKEN", TOKEN)
     with responder_on(fresh_sandbox) as running:
-        first, second = _ready(fresh_sandbox, running.url), _ready(fresh_sandbox, running.url)
+        first, second = (
+            ready_brief(fresh_sandbox, running.url),
+            ready_brief(fresh_sandbox, running.url),
+        )
         number = investigations(running.url)[second]["incident_number"]
-        assert cli_main(["approve", first, "--url", running.url, "--text", "Edited."]) == 0
+        assert cli_main(["approve", first, "--url", running.url, "--text", "Edited.", "--yes"]) == 0
         assert cli_main(["reject", f"#{number}", "--url", running.url]) == 0
         assert cli_main(["reject", first, "--url", running.url]) == 1  # already posted
         out = capsys.readouterr().out
@@ -220,7 +215,7 @@ def test_cli_approve_and_reject(
 
 def test_note_posted_exactly_once_across_a_502_retry(fresh_sandbox: Sandbox) -> None:
     with responder_on(fresh_sandbox) as running:
-        incident_id = _ready(fresh_sandbox, running.url)
+        incident_id = ready_brief(fresh_sandbox, running.url)
         fresh_sandbox.inject(
             Fault(kind="status", status=502, method="POST", path=r"/notes$", times=1)
         )
@@ -235,9 +230,8 @@ def test_writer_is_idempotent_by_marker(fresh_sandbox: Sandbox) -> None:
     incident = fresh_sandbox.trigger_incident("ledger", "ledger_recon_failed")
     client = PagerDutyClient(api_key=fresh_sandbox.write_api_key, base_url=fresh_sandbox.base_url)
     writer = IncidentNoteWriter(client, from_email=FROM_EMAIL)
-    marker = note_marker("abc123")
-    first = writer.post_once(incident["id"], "The brief.", marker=marker, rest="/x")
-    again = writer.post_once(incident["id"], "The brief.", marker=marker, rest="/x")
+    first = writer.post_once(incident["id"], "The brief.", approval_id="abc123", rest="/x")
+    again = writer.post_once(incident["id"], "The brief.", approval_id="abc123", rest="/x")
     assert (first.already_posted, again.already_posted) == (False, True)
     assert first.note_id == again.note_id
     assert len(notes_of(fresh_sandbox, incident["id"])) == 1
@@ -255,7 +249,7 @@ def test_long_brief_is_cut_with_a_pointer() -> None:
 
 def test_no_write_without_allow_notes(fresh_sandbox: Sandbox) -> None:
     with responder_on(fresh_sandbox, allow_notes=False) as running:
-        incident_id = _ready(fresh_sandbox, running.url)
+        incident_id = ready_brief(fresh_sandbox, running.url)
         answer = decide(running.url, incident_id, "approve")
         assert answer.status_code == 409
         assert "--allow-notes" in answer.json()["error"]
@@ -266,7 +260,7 @@ def test_no_write_without_allow_notes(fresh_sandbox: Sandbox) -> None:
 
 def test_read_only_key_gets_a_clear_error_and_the_brief_stays(fresh_sandbox: Sandbox) -> None:
     with responder_on(fresh_sandbox, key=fresh_sandbox.api_key) as running:
-        incident_id = _ready(fresh_sandbox, running.url)
+        incident_id = ready_brief(fresh_sandbox, running.url)
         answer = decide(running.url, incident_id, "approve")
         assert answer.status_code == 502
         assert "cannot post notes" in answer.json()["error"]
@@ -282,7 +276,7 @@ def test_writer_read_only_error_names_the_fix(fresh_sandbox: Sandbox) -> None:
     client = PagerDutyClient(api_key=fresh_sandbox.api_key, base_url=fresh_sandbox.base_url)
     writer = IncidentNoteWriter(client, from_email=FROM_EMAIL)
     with pytest.raises(PagerDutyForbiddenError) as raised:
-        writer.post_once(incident["id"], "x", marker="m", rest="r")
+        writer.post_once(incident["id"], "x", approval_id="m", rest="r")
     assert "read-only" in str(raised.value) and "brief stays available" in str(raised.value)
 
 
@@ -295,7 +289,7 @@ def test_no_secret_in_logs_state_or_notes(
     state = tmp_path / "responder.db"
     caplog.set_level(logging.DEBUG)
     with responder_on(fresh_sandbox, state=str(state)) as running:
-        incident_id = _ready(fresh_sandbox, running.url)
+        incident_id = ready_brief(fresh_sandbox, running.url)
         signed_post(running.url, triggered(fresh_sandbox), ["wrong"])  # logged as refused
         assert decide(running.url, incident_id, "approve").status_code == 200
         listing = requests.get(f"{running.url}/investigations", timeout=10).text

@@ -2,10 +2,11 @@
 
     python -m agents.responder --host H --port P [--allow-notes] [--from-email E]
 
-Modules: ``webhooks`` (signatures, envelope, filter), ``persistence`` (checkpointer and
-store: memory, SQLite, PostgreSQL), ``registry`` (the list of investigations), ``graph``
-(the checkpointed graph with its ``interrupt()``), ``service`` (queue, workers, decisions),
-``app`` (HTTP), ``server`` (wiring it together), ``demo`` (the whole loop on the sandbox).
+Modules: ``webhooks`` (signatures, envelope, filter), ``persistence`` (checkpointer and ledger:
+memory, SQLite, PostgreSQL), ``ledger`` (the rows replicas coordinate through: work, leases,
+decisions, event ids, note locks), ``graph`` (the checkpointed graph with its ``interrupt()``),
+``service`` (workers, heartbeat, decisions), ``app`` (HTTP), ``server`` (wiring it together),
+``demo`` (the whole loop on the sandbox).
 """
 
 from agents.responder.server import ResponderSettings, RunningResponder, running_responder

@@ -1,10 +1,17 @@
-"""The responder's HTTP face (werkzeug): PagerDuty webhooks in, investigations and decisions.
+"""The responder's HTTP face (WSGI): PagerDuty webhooks in, investigations and decisions.
 
-POST /webhooks/pagerduty                      signed v3 webhook -> 202 (401/413/400)
-GET  /investigations                          [{incident_id, incident_number, status, brief}]
-GET  /investigations/{incident_id}            one investigation (the whole brief)
-POST /investigations/{incident_id}/approve    Bearer <approval token>; optional {"text"}
-POST /investigations/{incident_id}/reject     Bearer <approval token>
+POST /webhooks/pagerduty                      signed v3 webhook -> 202 (401/413/400/503)
+GET  /investigations[?status=&limit=&cursor=] newest first; a JSON list, or with limit/cursor
+                                              {"investigations": [...], "next_cursor": ...}
+GET  /investigations/{incident}               one investigation (the whole brief)
+POST /investigations/{incident}/approve       approval token; optional JSON {"text"}
+POST /investigations/{incident}/reject        approval token
+GET  /healthz                                 open
+
+Every read needs ``Authorization: Bearer <token>``: the approval token, or the viewer token
+(read-only: its decisions get 403). Without a valid one: 401. Tokens are compared in constant
+time and never logged. A decision whose body is not JSON gets 415 and changes nothing; the loser
+of two racing decisions gets 409 naming the winner.
 """
 
 from __future__ import annotations
@@ -12,9 +19,9 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
@@ -25,6 +32,7 @@ from agents.responder.webhooks import Envelope, signature_ok
 logger = logging.getLogger("agents.responder")
 MAX_BODY = 512 * 1024  # PagerDuty's webhook payloads are a few kB
 MAX_DECISION_BODY = 64 * 1024
+MAX_PAGE = 200
 
 URLS = Map(
     [
@@ -37,6 +45,7 @@ URLS = Map(
     ],
     strict_slashes=False,
 )
+Role = Literal["approver", "viewer"]
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -44,20 +53,38 @@ def _json(body: Any, status: int = 200) -> Response:
 
 
 def _error(status: int, message: str) -> Response:
-    return _json({"error": message}, status)
+    response = _json({"error": message}, status)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="pd_toolkit responder"'
+    return response
+
+
+def _secret(value: SecretStr | None) -> bytes | None:
+    return value.get_secret_value().encode() if value is not None else None
 
 
 class ResponderApp:
     """WSGI app over a :class:`Responder`. ``secrets``: the webhook secrets (several during a
-    rotation); ``approval_token``: the Bearer token decisions need (None: decisions over HTTP
-    are refused)."""
+    rotation); ``approval_token``: may read and decide; ``viewer_token``: may only read."""
 
     def __init__(
-        self, responder: Responder, *, secrets: list[str], approval_token: str | None
+        self,
+        responder: Responder,
+        *,
+        secrets: list[SecretStr],
+        approval_token: SecretStr | None,
+        viewer_token: SecretStr | None = None,
     ) -> None:
         self.responder = responder
-        self.secrets = [s for s in secrets if s]
-        self.approval_token = approval_token or None
+        self.secrets = [s.get_secret_value() for s in secrets if s.get_secret_value()]
+        self.tokens: list[tuple[bytes, Role]] = [
+            (token, role)
+            for token, role in (
+                (_secret(approval_token), "approver"),
+                (_secret(viewer_token), "viewer"),
+            )
+            if token
+        ]
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -69,6 +96,18 @@ class ResponderApp:
         except HTTPException as exc:
             response = _error(exc.code or 500, exc.description or exc.name)
         return response(environ, start_response)
+
+    def _role(self, request: Request) -> Role | None:
+        """Who the request's Bearer token says it is; every configured token is compared."""
+        scheme, _, offered = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not offered.strip():
+            return None
+        candidate = offered.strip().encode()
+        role: Role | None = None
+        for token, name in self.tokens:
+            if hmac.compare_digest(candidate, token):
+                role = name
+        return role
 
     # -- webhooks -------------------------------------------------------------------------
 
@@ -84,14 +123,11 @@ class ResponderApp:
             return _error(401, "missing or invalid X-PagerDuty-Signature")
         try:
             envelope = Envelope.model_validate_json(body)
-        except ValidationError:
-            return _error(400, "not a PagerDuty v3 webhook envelope")
-        try:
             accepted = self.responder.accept(envelope.event)
         except ValidationError:
-            return _error(400, "the event's incident data is malformed")
+            return _error(400, "not a PagerDuty v3 webhook envelope with incident data")
         if accepted.outcome == "dropped":
-            response = _error(503, "too many investigations queued; retry later")
+            response = _error(503, "too many investigations waiting; retry later")
             response.headers["Retry-After"] = "60"
             return response
         status = 202 if accepted.outcome == "queued" else 200
@@ -100,20 +136,31 @@ class ResponderApp:
     # -- investigations -------------------------------------------------------------------
 
     def _list(self, request: Request) -> Response:
-        wanted = request.args.get("status")
-        records = [
-            r.model_dump(include={"incident_id", "incident_number", "title", "status", "brief"})
-            | ({"error": r.error} if r.error else {})
-            for r in self.responder.registry.all()
-            if wanted is None or r.status == wanted
-        ]
-        return _json(records)
+        if self._role(request) is None:
+            return _error(401, "reading investigations needs Authorization: Bearer <token>")
+        limit_arg, cursor = request.args.get("limit"), request.args.get("cursor")
+        paged = limit_arg is not None or cursor is not None
+        try:
+            limit = int(limit_arg) if limit_arg is not None else (50 if paged else None)
+            if limit is not None and not 1 <= limit <= MAX_PAGE:
+                raise ValueError(f"limit must be 1 to {MAX_PAGE}")
+            page = self.responder.ledger.page(
+                limit=limit, cursor=cursor, status=request.args.get("status")
+            )
+        except ValueError as exc:
+            return _error(400, str(exc))
+        items = [self.responder.view(row) for row in page.items]
+        if not paged:
+            return _json(items)
+        return _json({"investigations": items, "next_cursor": page.next_cursor})
 
     def _one(self, request: Request, incident_id: str) -> Response:
-        record = self.responder.registry.find(incident_id)
-        if record is None:
-            return _error(404, f"no investigation of incident {incident_id}")
-        return _json(record.model_dump(exclude={"owner"}))
+        if self._role(request) is None:
+            return _error(401, "reading investigations needs Authorization: Bearer <token>")
+        row = self.responder.find(incident_id)
+        if row is None:
+            return _error(404, "no investigation of that incident")
+        return _json(self.responder.view(row))
 
     def _approve(self, request: Request, incident_id: str) -> Response:
         return self._decide(request, incident_id, "approve")
@@ -121,29 +168,34 @@ class ResponderApp:
     def _reject(self, request: Request, incident_id: str) -> Response:
         return self._decide(request, incident_id, "reject")
 
-    def _authorized(self, request: Request) -> bool:
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if self.approval_token is None or scheme.lower() != "bearer":
-            return False
-        return hmac.compare_digest(token.strip().encode(), self.approval_token.encode())
-
-    def _decide(self, request: Request, incident_id: str, decision: str) -> Response:
-        if self.approval_token is None:
-            return _error(403, "decisions over HTTP need PD_TOOLKIT_APPROVAL_TOKEN to be set")
-        if not self._authorized(request):
-            return _error(401, "missing or wrong Authorization: Bearer <approval token>")
+    def _decide(
+        self, request: Request, incident_id: str, decision: Literal["approve", "reject"]
+    ) -> Response:
+        role = self._role(request)
+        if role is None:
+            return _error(401, "decisions need Authorization: Bearer <approval token>")
+        if role != "approver":
+            return _error(403, "the viewer token may read investigations, not decide")
         if (request.content_length or 0) > MAX_DECISION_BODY:
             return _error(413, f"body larger than {MAX_DECISION_BODY} bytes")
-        body = request.get_json(silent=True) if request.content_length else None
-        text = body.get("text") if isinstance(body, dict) else None
-        if text is not None and (not isinstance(text, str) or not text.strip()):
-            return _error(400, '"text" must be a non-empty string')
+        text = None
+        if request.content_length:
+            if request.mimetype != "application/json":
+                return _error(415, "a decision body must be JSON: Content-Type: application/json")
+            try:
+                body = json.loads(request.get_data(cache=False))
+            except ValueError:
+                return _error(400, "the body is not valid JSON")
+            if not isinstance(body, dict) or set(body) - {"text"}:
+                return _error(400, 'the body must be a JSON object with at most "text"')
+            text = body.get("text")
+            if text is not None and (not isinstance(text, str) or not text.strip()):
+                return _error(400, '"text" must be a non-empty string')
         try:
-            record = self.responder.decide(incident_id, decision, text)  # type: ignore[arg-type]
+            row = self.responder.decide(incident_id, decision, text)
         except DecisionError as exc:
             return _error(exc.status, str(exc))
-        return _json(record.model_dump(exclude={"owner"}))
+        return _json(self.responder.view(row))
 
     def _health(self, request: Request) -> Response:
         return _json({"ok": True})

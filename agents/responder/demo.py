@@ -22,10 +22,11 @@ from pd_toolkit.sandbox import Sandbox
 FROM_EMAIL = "alice.nguyen@example.com"  # a user of the sandbox account
 
 
-def _wait_for_brief(url: str, timeout: float = 60.0) -> dict:
+def _wait_for_brief(url: str, token: str, timeout: float = 60.0) -> dict:
     deadline = time.monotonic() + timeout
+    auth = {"Authorization": f"Bearer {token}"}
     while time.monotonic() < deadline:
-        for item in requests.get(f"{url}/investigations", timeout=10).json():
+        for item in requests.get(f"{url}/investigations", headers=auth, timeout=10).json():
             if item["status"] == "awaiting_approval":
                 return item
         time.sleep(0.1)
@@ -55,13 +56,14 @@ def main() -> int:
             started = time.monotonic()
             if pd_toolkit_cli(["sandbox-trigger", "--url", sandbox.base_url]) != 0:
                 return 1
-            item = _wait_for_brief(responder.url)
+            item = _wait_for_brief(responder.url, token)
             seconds = time.monotonic() - started
             print(f"\n2. Investigated in {seconds:.2f}s; the brief awaits approval:\n")
             print("\n".join(f"   {line}" for line in (item["brief"] or "").splitlines()[:12]))
             print("   ...\n")
-            print(f"3. A human approves: $ pd-toolkit approve {item['incident_id']}")
-            if pd_toolkit_cli(["approve", item["incident_id"], "--url", responder.url]) != 0:
+            print(f"3. A human approves: $ pd-toolkit approve {item['incident_id']} --yes")
+            decision = ["approve", item["incident_id"], "--url", responder.url, "--yes"]
+            if pd_toolkit_cli(decision) != 0:
                 return 1
             notes = client.get(f"/incidents/{item['incident_id']}/notes")["notes"]
             note = notes[-1]

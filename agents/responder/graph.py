@@ -1,8 +1,8 @@
 """The responder's graph: the investigation, then a human's decision, then at most one note.
 
     START -> investigation (agents.investigate) -> await_approval --approve--> post_note -> END
-                                                        ^    |                    |
-                                                        |    +--reject--> END     |
+                   |                                    ^    |                    |
+                   +-- no incident found --> END        |    +--reject--> END     |
                                                         +------- note failed -----+
 
 ``await_approval`` pauses with ``interrupt()``; ``Command(resume=Decision)`` continues it. A
@@ -13,6 +13,7 @@ waits for a decision again, so the brief stays available.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any, Literal, TypedDict
 
 from langchain_core.language_models import BaseChatModel
@@ -57,11 +58,6 @@ class ResponderState(InvestigationState, total=False):
     note_error: str | None
 
 
-def note_marker(approval_id: str) -> str:
-    """The last line of every posted note; it makes a post idempotent."""
-    return f"-- posted by pd_toolkit responder after human approval [{approval_id}]"
-
-
 def build_responder_graph(
     client: PagerDutyClient,
     checkpointer: BaseCheckpointSaver,
@@ -69,15 +65,21 @@ def build_responder_graph(
     writer: IncidentNoteWriter | None,
     model: BaseChatModel | None = None,
     rest_url: Callable[[str], str],
+    note_lock: Callable[[str], AbstractContextManager[object]],
+    teams: list[str] | None = None,
 ) -> CompiledStateGraph:
-    """The compiled, checkpointed responder graph (thread id = incident id).
+    """The compiled, checkpointed responder graph (one thread per run of an incident's
+    investigation).
 
     ``writer``: the note writer, or None when notes are disabled. ``rest_url``: where the whole
-    brief of an incident is, for a note cut to PagerDuty's limit. The toolkit's history store
-    is PD_TOOLKIT_STORE (or the default file).
+    brief of an incident is, for a note cut to PagerDuty's limit. ``note_lock``: the incident's
+    lock across replicas, held while looking for the note's marker and posting it. ``teams``:
+    the team scope the lookups answer within. The toolkit's history store is PD_TOOLKIT_STORE
+    (or the default file). An investigation that found no incident ends without asking for a
+    decision (the caller marks it failed, with the reason, and may retry).
     """
     builder = StateGraph(ResponderState, input_schema=InvestigationInput)
-    last = add_investigation(builder, client, model)
+    last = add_investigation(builder, client, model, teams=teams)
 
     def await_approval(state: ResponderState) -> dict[str, Any]:
         """Pause until a human approves (optionally with an edited text) or rejects."""
@@ -101,12 +103,13 @@ def build_responder_graph(
             return {"note_error": "The investigation found no incident to post a note on."}
         text = decision.get("text") or state.get("brief") or ""
         try:
-            posted = writer.post_once(
-                incident_id,
-                text,
-                marker=note_marker(decision["approval_id"]),
-                rest=rest_url(incident_id),
-            )
+            with note_lock(incident_id):
+                posted = writer.post_once(
+                    incident_id,
+                    text,
+                    approval_id=decision["approval_id"],
+                    rest=rest_url(incident_id),
+                )
         except PagerDutyError as exc:
             return {"note_error": str(exc)}
         return {
@@ -127,7 +130,11 @@ def build_responder_graph(
 
     builder.add_node("await_approval", await_approval)
     builder.add_node("post_note", post_note)
-    builder.add_edge(last, "await_approval")
+
+    def after_investigation(state: ResponderState) -> str:
+        return "await_approval" if state.get("target") else END
+
+    builder.add_conditional_edges(last, after_investigation, ["await_approval", END])
     builder.add_conditional_edges("await_approval", after_decision, ["post_note", END])
     builder.add_conditional_edges("post_note", after_post, ["await_approval", END])
     return builder.compile(checkpointer=checkpointer, name="responder")

@@ -1,56 +1,79 @@
-"""Wiring: settings -> persistence, graph, note writer, workers and the HTTP server."""
+"""Wiring: settings -> persistence, graph, note writer, workers and the HTTP server.
+
+The HTTP server is waitress: its event loop reads requests without tying up a thread, closes a
+connection idle (or half-sent) for ``read_timeout`` seconds, and stops accepting beyond
+``max_connections``; ``http_threads`` threads run the app.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
 from langchain_core.language_models import BaseChatModel
-from pydantic import BaseModel
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from pydantic import BaseModel, Field, SecretStr
+from waitress.server import BaseWSGIServer, create_server
 
-from agents.responder.app import ResponderApp
+from agents.responder.app import MAX_BODY, ResponderApp
 from agents.responder.graph import build_responder_graph
 from agents.responder.persistence import open_persistence
-from agents.responder.registry import Registry
 from agents.responder.service import Responder
 from agents.responder.webhooks import EventFilter
 from pd_toolkit import PagerDutyClient
+from pd_toolkit.errors import PagerDutyConfigError
 from pd_toolkit.notes import IncidentNoteWriter
+
+MIN_SECRET = 16  # non-blank characters of a token or webhook secret
 
 
 class ResponderSettings(BaseModel):
-    """Everything the responder is configured with (secrets are only held, never shown)."""
-
-    model_config = {"arbitrary_types_allowed": True}
+    """Everything the responder is configured with (secrets are held, never shown)."""
 
     host: str = "127.0.0.1"
     port: int = 8787
-    public_url: str | None = None  # where people reach this responder (for a cut note)
+    public_url: str | None = None  # where people reach this responder (links in logs, notes)
     state: str = "memory"  # "memory", a SQLite path, or a PostgreSQL URL
-    webhook_secrets: list[str] = []
-    approval_token: str | None = None
+    webhook_secrets: list[SecretStr] = []
+    approval_token: SecretStr | None = None
+    viewer_token: SecretStr | None = None
     allow_notes: bool = False
     from_email: str | None = None
     workers: int = 4
-    queue_size: int = 100
+    queue_size: int = 100  # investigations waiting before webhooks get 503
     event_filter: EventFilter = EventFilter()
-    owner: str = ""  # which responder resumes an unfinished investigation after a restart
+    teams: list[str] | None = None  # the lookups' team scope (ids)
+    owner: str = ""  # this replica's name: a restart under it takes over its leases at once
+    lease_seconds: float = Field(default=60.0, gt=0)
+    retry_delays: list[float] = [30.0, 120.0, 600.0]
+    poll_interval: float = 1.0
+    retention_days: float = Field(default=30.0, gt=0)
+    read_timeout: float = Field(default=30.0, gt=0, le=30)
+    max_connections: int = Field(default=100, ge=1)
+    http_threads: int = Field(default=8, ge=1)
 
     def __repr__(self) -> str:
         return f"ResponderSettings(host={self.host!r}, port={self.port}, state=...)"
 
     __str__ = __repr__
 
-
-class _QuietHandler(WSGIRequestHandler):
-    """No access log line per request (the responder logs what it does with each event)."""
-
-    def log(self, type: str, message: str, *args: object) -> None:
-        if type != "info":
-            super().log(type, message, *args)
+    def problems(self) -> list[str]:
+        """What keeps these settings from a safe start (short or missing secrets)."""
+        found = []
+        named = [("PD_TOOLKIT_APPROVAL_TOKEN", self.approval_token)]
+        named += [("PD_TOOLKIT_VIEWER_TOKEN", self.viewer_token)] if self.viewer_token else []
+        named += [("PAGERDUTY_WEBHOOK_SECRET", secret) for secret in self.webhook_secrets]
+        for name, secret in named:
+            length = len("".join((secret.get_secret_value() if secret else "").split()))
+            if length < MIN_SECRET:
+                found.append(
+                    f"{name} is {'not set' if not length else 'too short'}: give it at least "
+                    f"{MIN_SECRET} non-blank characters (e.g. openssl rand -hex 24)"
+                )
+        if not self.webhook_secrets:
+            found.append("PAGERDUTY_WEBHOOK_SECRET is not set (the webhook subscription's secret)")
+        return found
 
 
 @dataclass
@@ -62,7 +85,21 @@ class RunningResponder:
 
     @property
     def url(self) -> str:
-        return f"http://{self.server.host}:{self.server.server_port}"
+        return f"http://{self.server.effective_host}:{self.server.effective_port}"
+
+
+def _stop_serving(server: BaseWSGIServer, thread: threading.Thread) -> None:
+    """Close the listener and every connection inside waitress's own loop (through its
+    trigger), so that the loop ends; then stop its threads."""
+
+    def close_all() -> None:
+        for channel in list(server._map.values()):
+            channel.close()
+
+    with suppress(OSError):  # a closed trigger: the loop has ended already
+        server.trigger.pull_trigger(close_all)
+    thread.join(timeout=5)
+    server.task_dispatcher.shutdown(timeout=5)
 
 
 @contextmanager
@@ -71,53 +108,72 @@ def running_responder(
     settings: ResponderSettings,
     model: BaseChatModel | None = None,
 ) -> Iterator[RunningResponder]:
-    """Start the responder (re-queuing unfinished investigations) and serve until exit."""
+    """Start the responder and serve until exit; PagerDutyConfigError on unsafe settings."""
+    problems = settings.problems()
+    if problems:
+        raise PagerDutyConfigError("; ".join(problems))
     writer = (
         IncidentNoteWriter(client, from_email=settings.from_email) if settings.allow_notes else None
     )
-    server_box: list[BaseWSGIServer] = []
+    served: list[BaseWSGIServer] = []
 
-    def rest_url(incident_id: str) -> str:
-        base = settings.public_url or (
-            f"http://{settings.host}:{server_box[0].server_port}" if server_box else ""
+    def brief_url(incident_id: str) -> str:
+        base = (settings.public_url or "").rstrip("/") or (
+            f"http://{served[0].effective_host}:{served[0].effective_port}" if served else ""
         )
         return f"{base}/investigations/{incident_id}"
 
-    with open_persistence(settings.state) as (checkpointer, store):
-        graph = build_responder_graph(
-            client,
-            checkpointer,
-            writer=writer,
-            model=model,
-            rest_url=rest_url,
-        )
-        responder = Responder(
-            graph,
-            Registry(store),
-            event_filter=settings.event_filter,
-            workers=settings.workers,
-            queue_size=settings.queue_size,
-            notes_enabled=writer is not None,
-            owner=settings.owner,
-        )
-        app = ResponderApp(
-            responder, secrets=settings.webhook_secrets, approval_token=settings.approval_token
-        )
-        server = make_server(
-            settings.host, settings.port, app, threaded=True, request_handler=_QuietHandler
-        )
-        server_box.append(server)
-        thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        responder.start()
-        thread.start()
-        try:
-            yield RunningResponder(responder, server)
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=5)
-            responder.stop()
-            if writer is not None:
-                writer.close()
+    try:
+        with open_persistence(settings.state) as (checkpointer, ledger):
+            graph = build_responder_graph(
+                client,
+                checkpointer,
+                writer=writer,
+                model=model,
+                rest_url=brief_url,
+                note_lock=ledger.note_lock,
+                teams=settings.teams,
+            )
+            responder = Responder(
+                graph,
+                ledger,
+                owner=settings.owner,
+                event_filter=settings.event_filter,
+                workers=settings.workers,
+                backlog=settings.queue_size,
+                notes_enabled=writer is not None,
+                lease_seconds=settings.lease_seconds,
+                retry_delays=settings.retry_delays,
+                poll_interval=settings.poll_interval,
+                retention_days=settings.retention_days,
+                brief_url=brief_url,
+            )
+            app = ResponderApp(
+                responder,
+                secrets=settings.webhook_secrets,
+                approval_token=settings.approval_token,
+                viewer_token=settings.viewer_token,
+            )
+            server = create_server(
+                app,
+                host=settings.host,
+                port=settings.port,
+                threads=settings.http_threads,
+                channel_timeout=settings.read_timeout,
+                cleanup_interval=max(1.0, settings.read_timeout / 3),
+                connection_limit=settings.max_connections,
+                max_request_body_size=MAX_BODY + 1024,
+                ident="pd_toolkit responder",
+            )
+            served.append(server)
+            thread = threading.Thread(target=server.run, name="responder-http", daemon=True)
+            responder.start()
+            thread.start()
+            try:
+                yield RunningResponder(responder, server)
+            finally:
+                _stop_serving(server, thread)
+                responder.stop()
+    finally:
+        if writer is not None:
+            writer.close()

@@ -57,7 +57,7 @@ class Event(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    id: str = Field(min_length=1, max_length=100)
+    id: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,100}$")  # safe to log as it is
     event_type: str
     resource_type: str
     occurred_at: str | None = None

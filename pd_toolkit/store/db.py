@@ -171,7 +171,7 @@ def default_store_path(environ: Mapping[str, str] | None = None) -> Path:
     return Path(cache) / "pd_toolkit" / DEFAULT_FILENAME
 
 
-def _sqlite_engine(target: str | None) -> Engine:
+def sqlite_engine(target: str | None) -> Engine:
     """A SQLite engine whose every transaction is ``BEGIN IMMEDIATE`` (writers wait, never
     deadlock); a file gets WAL and a 30 s busy timeout; ``None`` is one shared in-memory db."""
     if target is None:
@@ -221,7 +221,7 @@ class IncidentStore:
                 self.path = Path(database)
                 self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
                 self.path.touch(mode=0o600, exist_ok=True)
-            engine = _sqlite_engine(str(self.path) if self.path else None)
+            engine = sqlite_engine(str(self.path) if self.path else None)
         self.engine = engine or create_engine(url, pool_pre_ping=True)
         # An in-memory SQLite database is one connection: one user at a time.
         self._serial: AbstractContextManager[Any] = (
