@@ -615,42 +615,83 @@ class PagerDutyClient:
         max_items: int | None = None,
         *,
         key: str | None = None,
+        offset_cap: int = OFFSET_CAP,
+        concurrent: bool = False,
     ) -> Iterator[dict[str, Any]]:
-        """Every item of a classic-paginated list, 100 per page, following ``more``.
+        """Every item of a classic-paginated list, 100 per page, following ``more``: the one
+        page loop of the project.
 
-        Raises PagerDutyPaginationLimitError instead of asking past offset 10,000. A page that
-        brings nothing new (a server repeating itself while saying ``more``, as PagerDuty's own
-        documented examples do) ends the listing with a warning instead of paging to the cap.
+        Raises PagerDutyPaginationLimitError (with ``total`` when known) instead of asking past
+        ``offset_cap`` (PagerDuty refuses offsets past 10,000). A page that brings nothing new
+        (a server repeating itself while saying ``more``, as PagerDuty's own documented
+        examples do) ends the listing with a warning instead of paging to the cap. With
+        ``concurrent``, the first page asks for the ``total`` and the other pages are fetched
+        side by side (:meth:`map_concurrently`); without a total they follow one by one.
         """
         list_key = key or path.rstrip("/").rsplit("/", 1)[-1]
-        offset = 0
-        yielded = 0
+        resource = _resource_of(path)
         seen: set[str] = set()
-        while max_items is None or yielded < max_items:
-            limit = PAGE_LIMIT if max_items is None else min(PAGE_LIMIT, max_items - yielded)
-            if offset + limit > OFFSET_CAP:
+        room = max_items if max_items is not None else None
+
+        def page(offset: int, limit: int, **extra: str) -> dict[str, Any]:
+            if offset + limit > offset_cap:
                 raise PagerDutyPaginationLimitError(
-                    f"GET {_resource_of(path)} has more than {OFFSET_CAP:,} results"
+                    f"GET {resource} has more than {offset_cap:,} results"
                 )
-            page = self.get(path, {**(params or {}), "limit": limit, "offset": offset})
-            items = page.get(list_key) or []
-            new_items = [item for item in items if _identity(item) not in seen]
-            for item in new_items:
-                seen.add(_identity(item))
-                yield item
-                yielded += 1
-                if max_items is not None and yielded >= max_items:
-                    return
-            if not page.get("more") or not items:
+            return self.get(path, {**(params or {}), "limit": limit, "offset": offset, **extra})
+
+        def fresh(items: list[Any]) -> list[dict[str, Any]]:
+            new = [item for item in items if _identity(item) not in seen]
+            seen.update(_identity(item) for item in new)
+            return new
+
+        first = page(
+            0,
+            PAGE_LIMIT if room is None else min(PAGE_LIMIT, room),
+            **({"total": "true"} if concurrent else {}),
+        )
+        items = first.get(list_key) or []
+        total = first.get("total") if concurrent else None
+        if isinstance(total, int) and total > offset_cap:
+            raise PagerDutyPaginationLimitError(
+                f"GET {resource} has {total:,} results, more than {offset_cap:,}", total=total
+            )
+        yielded = 0
+        for item in fresh(items):
+            if room is not None and yielded >= room:
                 return
-            if not new_items:
+            yield item
+            yielded += 1
+        if isinstance(total, int) and first.get("more") and items:
+            end = total if room is None else min(total, room)
+            offsets = range(len(items), end, PAGE_LIMIT)
+            for later in self.map_concurrently(lambda at: page(at, PAGE_LIMIT), offsets):
+                for item in fresh(later.result().get(list_key) or []):
+                    if room is not None and yielded >= room:
+                        return
+                    yield item
+                    yielded += 1
+            return
+        offset, latest = 0, first
+        while latest.get("more") and (room is None or yielded < room):
+            got = latest.get(list_key) or []
+            if not got:
+                return
+            offset += len(got)
+            latest = page(offset, PAGE_LIMIT if room is None else min(PAGE_LIMIT, room - yielded))
+            new = fresh(latest.get(list_key) or [])
+            if not new and latest.get(list_key):
                 logger.warning(
                     "GET %s said more=true at offset %d but repeated earlier items; stopped there",
-                    _resource_of(path),
+                    resource,
                     offset,
                 )
                 return
-            offset += len(items)
+            for item in new:
+                if room is not None and yielded >= room:
+                    return
+                yield item
+                yielded += 1
 
     # -- "Test Connection" -----------------------------------------------------------------
 

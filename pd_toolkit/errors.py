@@ -5,6 +5,8 @@ The message is safe to show to a model or a person: it never holds the API key.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class PagerDutyError(Exception):
     """Base class. ``hint`` tells the reader what to do next."""
@@ -92,12 +94,17 @@ class PagerDutyPlanError(PagerDutyError):
 
 
 class PagerDutyPaginationLimitError(PagerDutyBadRequestError):
-    """The listing goes past offset 10,000, which PagerDuty refuses."""
+    """The listing goes past offset 10,000, which PagerDuty refuses; ``total`` when the first
+    page told it."""
 
     default_hint = (
         "PagerDuty cannot page past 10,000 results: narrow the time window or add filters "
         "(service, team, status)."
     )
+
+    def __init__(self, message: str, *, total: int | None = None, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.total = total
 
 
 class PagerDutyServerError(PagerDutyError):

@@ -10,6 +10,9 @@ Faults as a `requests` client sees them:
 - "drop": the socket is shut down before any byte is sent; `requests` raises ConnectionError.
 - "lost": the request is processed (a POSTed note is created), then the socket is shut down
   before any byte of the answer is sent: the write happened, the client sees a ConnectionError.
+- "endless": a listing answers like PagerDuty's documented examples served by a mock: every
+  page is the first page (the offset is ignored), says ``more: true`` and has no ``total``; a
+  client that pages until ``more`` is false never stops.
 
 Writes: every key is read-only (403 on anything but GET) except `write_api_key`, an
 account-level key that may create incident notes (`POST /incidents/{id}/notes`, which needs a
@@ -30,6 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from werkzeug.datastructures import MultiDict
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
@@ -38,7 +42,7 @@ from .api import ApiError, Context, dispatch
 from .hostile import hostile_account
 from .webhooks import deliver, webhook_event
 
-FaultKind = Literal["status", "slow", "truncated", "not_json", "drop", "lost"]
+FaultKind = Literal["status", "slow", "truncated", "not_json", "drop", "lost", "endless"]
 KeyKind = Literal["account", "user", "restricted", "writer"]
 NOTE_LIMIT = 25_000  # characters of one note
 NOTES_PER_INCIDENT = 2_000
@@ -70,7 +74,7 @@ class Fault:
     method: str | None = None  # None matches every method
 
     def __post_init__(self) -> None:
-        if self.kind not in ("status", "slow", "truncated", "not_json", "drop", "lost"):
+        if self.kind not in ("status", "slow", "truncated", "not_json", "drop", "lost", "endless"):
             raise ValueError(f"unknown fault kind {self.kind!r}")
         if self.kind == "status" and self.status is None:
             raise ValueError("a 'status' fault needs status=")
@@ -102,6 +106,13 @@ class RequestRecord:
 class _ActiveFault:
     fault: Fault
     remaining: int | None
+
+
+def _first_page(args: MultiDict[str, str]) -> MultiDict[str, str]:
+    """The query of a listing's first page: ``args`` without its offset."""
+    first = args.copy()
+    first.pop("offset", None)
+    return first
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -315,7 +326,9 @@ class Sandbox:
         match = re.fullmatch(r"(Token token=|Bearer )(\S+)", header)
         return kinds.get((match.group(1), match.group(2))) if match else None
 
-    def _answer(self, request: Request, key_kind: KeyKind | None) -> tuple[int, Any]:
+    def _answer(
+        self, request: Request, key_kind: KeyKind | None, *, endless: bool = False
+    ) -> tuple[int, Any]:
         """(status, JSON body) for a request, as api.pagerduty.com would answer it."""
         try:
             if key_kind is None:
@@ -343,11 +356,14 @@ class Sandbox:
             ctx = Context(
                 account=self.account,
                 now=self.now,
-                args=request.args,
+                args=_first_page(request.args) if endless else request.args,
                 user_id=self.account.user_key_user_id if key_kind == "user" else None,
                 past_incidents_enabled=self.past_incidents_enabled,
             )
-            return 200, dispatch(request.path, ctx)
+            body = dispatch(request.path, ctx)
+            if endless and isinstance(body, dict) and "more" in body:
+                body = {**body, "more": True, "total": None}
+            return 200, body
         except ApiError as error:
             return error.status, error.body()
 
@@ -435,7 +451,8 @@ class Sandbox:
         else:
             if fault is not None and fault.kind == "slow":
                 time.sleep(fault.delay or 0)
-            status, body = self._answer(request, key_kind)
+            endless = fault is not None and fault.kind == "endless"
+            status, body = self._answer(request, key_kind, endless=endless)
             data = json.dumps(body, separators=(",", ":")).encode()
             if fault is not None and fault.kind == "truncated":
                 response = Response(data[: len(data) // 2], status=status, content_type=JSON_TYPE)

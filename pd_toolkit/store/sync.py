@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any, Protocol
 
-from pd_toolkit.client import OFFSET_CAP, PAGE_LIMIT
+from pd_toolkit.client import OFFSET_CAP
 from pd_toolkit.errors import PagerDutyNotFoundError, PagerDutyPaginationLimitError
 from pd_toolkit.store.compact import compact_incident
 from pd_toolkit.store.db import (
@@ -53,6 +53,17 @@ class ClientLike(Protocol):
 
     def get(self, path: str, params: Any = None) -> dict[str, Any]: ...
 
+    def iter_all(
+        self,
+        path: str,
+        params: Any = None,
+        max_items: int | None = None,
+        *,
+        key: str | None = None,
+        offset_cap: int = ...,
+        concurrent: bool = False,
+    ) -> Iterator[dict[str, Any]]: ...
+
     def map_concurrently(self, function: Callable[[Any], Any], items: Sequence[Any]) -> list: ...
 
     def credential_fingerprint(self, salt: bytes) -> str: ...
@@ -69,46 +80,15 @@ def _params(service_ids: Sequence[str], team_ids: Sequence[str]) -> dict[str, An
     return params
 
 
-class _TooMany(PagerDutyPaginationLimitError):
-    """A slice over the offset cap; ``total`` when the first page told it."""
-
-    def __init__(self, message: str, total: int | None) -> None:
-        super().__init__(message)
-        self.total = total
-
-
-def _slice_pages(
-    client: ClientLike, params: dict[str, Any], offset_cap: int
-) -> list[dict[str, Any]]:
-    """The incidents of one slice; _TooMany when they cannot fit under the offset cap.
-
-    The first page tells the total, so the other pages are fetched side by side
-    (``client.map_concurrently``); without a total, pages follow ``more`` one by one.
-    """
-
-    def page(offset: int) -> dict[str, Any]:
-        if offset + PAGE_LIMIT > offset_cap:
-            raise _TooMany(f"More than {offset_cap:,} incidents in one slice", None)
-        return client.get(
-            "/incidents", {**params, "limit": PAGE_LIMIT, "offset": offset, "total": "true"}
+def _slice(client: ClientLike, params: dict[str, Any], offset_cap: int) -> list[dict[str, Any]]:
+    """The incidents of one slice, through the client's page loop (the first page tells the
+    total, the others are fetched side by side); PagerDutyPaginationLimitError, with the
+    ``total`` when known, when they cannot fit under the offset cap."""
+    return list(
+        client.iter_all(
+            "/incidents", params, key="incidents", offset_cap=offset_cap, concurrent=True
         )
-
-    first = page(0)
-    total = first.get("total")
-    items: list[dict[str, Any]] = list(first.get("incidents") or [])
-    if isinstance(total, int):
-        if total > offset_cap:
-            raise _TooMany(f"{total:,} incidents in one slice", total)
-        if first.get("more") and items:
-            offsets = range(len(items), total, PAGE_LIMIT)
-            for later in client.map_concurrently(page, offsets):
-                items.extend(later.result().get("incidents") or [])
-        return items
-    latest = first
-    while latest.get("more") and latest.get("incidents"):
-        latest = page(len(items))
-        items.extend(latest.get("incidents") or [])
-    return items
+    )
 
 
 def iter_slices(
@@ -125,10 +105,10 @@ def iter_slices(
 
     def fetch(start: datetime, end: datetime) -> Iterator[tuple[datetime, datetime, list]]:
         try:
-            found = _slice_pages(
+            found = _slice(
                 client, {**params, "since": iso_utc(start), "until": iso_utc(end)}, offset_cap
             )
-        except _TooMany as exc:
+        except PagerDutyPaginationLimitError as exc:
             if end - start <= MIN_SLICE:
                 raise PagerDutyPaginationLimitError(str(exc.message)) from None
             parts = max(2, math.ceil((exc.total or 0) / (offset_cap * FILL_RATIO)))
@@ -331,17 +311,8 @@ def _refresh_open(
         **_params(service_ids, team_ids),
         "statuses[]": list(OPEN_STATUSES),
         "date_range": "all",
-        "limit": PAGE_LIMIT,
     }
-    still_open: list[dict[str, Any]] = []
-    offset = 0
-    while True:
-        page = client.get("/incidents", {**params, "offset": offset})
-        items = page.get("incidents") or []
-        still_open.extend(items)
-        if not page.get("more") or not items or offset + PAGE_LIMIT >= OFFSET_CAP:
-            break
-        offset += len(items)
+    still_open = list(client.iter_all("/incidents", params, key="incidents"))
     left = sorted(stored_open - {str(i.get("id")) for i in still_open})
 
     def one(incident_id: str) -> dict[str, Any] | None:
