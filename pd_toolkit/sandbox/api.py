@@ -16,7 +16,8 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import Map, Rule
 
-from .account import Json, SandboxAccount, iso, parse_time
+from .account import SandboxAccount
+from .generate import Json, iso, parse_time
 from .rotation import render
 
 MAX_OFFSET = 10_000

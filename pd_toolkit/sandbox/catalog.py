@@ -1,6 +1,6 @@
 """Static description of the sandbox organisation and its recurring failure modes.
 
-Everything here is plain, immutable data; `account.py` turns it into API objects with a seeded
+Everything here is plain, immutable data; `generate.py` turns it into API objects with a seeded
 random generator. Failure-mode names are hidden ground truth: they never reach an API body.
 """
 
@@ -360,7 +360,7 @@ Pattern = Literal["uniform", "business", "weekly", "daily", "bursty"]
 class FailureMode:
     """A recurring problem: how it looks when it fires and how it gets fixed.
 
-    Text templates use `str.format` placeholders filled per incident (see `account._Vars`), so
+    Text templates use `str.format` placeholders filled per incident (see `generate._Vars`), so
     the same host or version appears consistently in the title, the alert and the notes.
     """
 

@@ -18,7 +18,8 @@ import functools
 from bisect import bisect_left
 from datetime import timedelta
 
-from .account import Json, SandboxAccount, iso
+from .account import SandboxAccount
+from .generate import Json, iso
 
 HOSTILE_ID = "QH0ST1LE1NJECT"
 HOSTILE_CHANGE_ID = "01H0ST1LECHANGE0000000000X"
@@ -136,7 +137,7 @@ def hostile_account(base: SandboxAccount) -> SandboxAccount:
     account.alerts = {**base.alerts, HOSTILE_ID: [alert]}
     account.log_entries = {**base.log_entries, HOSTILE_ID: entries}
     account.notes = {**base.notes, HOSTILE_ID: [note]}
-    account._mode_of = {**base._mode_of, HOSTILE_ID: base.failure_mode_of(template["id"])}
+    account.mode_of = {**base.mode_of, HOSTILE_ID: base.failure_mode_of(template["id"])}
     account._incident_by_id = {**base._incident_by_id, HOSTILE_ID: incident}
     by_number = {**base._incident_by_number, incident["incident_number"]: incident}
     account._incident_by_number = by_number

@@ -37,8 +37,9 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from .account import HISTORY_INCIDENTS, SandboxAccount, build_account
+from .account import SandboxAccount, build_account
 from .api import ApiError, Context, dispatch
+from .generate import HISTORY_INCIDENTS
 from .hostile import hostile_account
 from .webhooks import deliver, webhook_event
 

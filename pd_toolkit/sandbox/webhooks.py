@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from .account import Json, iso
+from .generate import Json, iso
 
 
 def signature(body: bytes, secrets: list[str]) -> str:
