@@ -41,7 +41,7 @@ from agents.synthesis import Synthesis, synthesize
 from pd_toolkit import PagerDutyClient, PagerDutyToolkit
 from pd_toolkit.models import Incident, IncidentList
 from pd_toolkit.scope import teams_from_env
-from pd_toolkit.store import IncidentStore, open_store
+from pd_toolkit.store import IncidentStore
 
 LOOKUPS = lookups.NAMES
 OPEN_LIMIT = 100
@@ -120,7 +120,8 @@ def most_urgent(incidents: list[Incident]) -> Incident | None:
 
 
 class Investigation:
-    """The graph's nodes over one toolkit (one client, name cache and clock)."""
+    """The graph's nodes over one toolkit (one API object: client, names, scope, store,
+    clock)."""
 
     def __init__(
         self,
@@ -135,13 +136,12 @@ class Investigation:
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.tz = ZoneInfo(time_zone)
         self.client = client
+        toolkit = PagerDutyToolkit(
+            client=client, now=clock, time_zone=time_zone, teams=teams, store=store
+        )
         # Open the store and derive the client's partition (a deliberately slow KDF) now,
         # not inside the first investigation's history lookup.
-        self.store = open_store(store)
-        self.store.partition(client)
-        toolkit = PagerDutyToolkit(
-            client=client, now=clock, time_zone=time_zone, teams=teams, store=self.store
-        )
+        toolkit.api.partition()
         self.tools: dict[str, BaseTool] = {tool.name: tool for tool in toolkit.get_tools()}
 
     def call(

@@ -32,10 +32,10 @@ from rich.console import Console
 from rich.table import Table
 
 from pd_toolkit import PagerDutyClient
+from pd_toolkit.api import PagerDutyAPI
 from pd_toolkit.history import (
     CandidateIndex,
     IncidentRecord,
-    clear_history_cache,
     fetch_incidents,
     find_similar_incidents,
 )
@@ -303,12 +303,12 @@ def conversation_requests(sandbox: Sandbox, queries: Sequence[IncidentRecord]) -
     client = PagerDutyClient(
         api_key=sandbox.api_key, base_url=sandbox.base_url, rate_limit_per_minute=None
     )
-    clear_history_cache()
+    api = PagerDutyAPI(client)
     by_id = {i["id"]: i for i in sandbox.account.incidents}
     used = []
     for query in [*queries, queries[0]]:
         incident = Incident.model_validate(by_id[query.id])
-        result = find_similar_incidents(client, incident, now=FIXED_NOW)
+        result = find_similar_incidents(api, incident, now=FIXED_NOW)
         used.append(result.requests_used)
     return used
 

@@ -26,7 +26,6 @@ from rich.table import Table
 
 from agents.investigate import LOOKUPS, Investigation, InvestigationInput, build_graph
 from pd_toolkit import PagerDutyClient
-from pd_toolkit.history import clear_history_cache
 from pd_toolkit.sandbox import Sandbox
 from pd_toolkit.store import IncidentStore
 
@@ -58,8 +57,8 @@ def run_parallel(
     store: IncidentStore | None = None,
     now: datetime = NOW,
 ) -> tuple[float, dict[str, Any]]:
-    """(seconds, final state) through the compiled graph (an empty store unless given)."""
-    clear_history_cache()  # as a new process would: only the store carries over
+    """(seconds, final state) through a new compiled graph, as a new process would run it
+    (only the store carries over; an empty one unless given)."""
     compiled = build_graph(_client(sandbox), now=now, store=store or IncidentStore.memory())
     started = time.perf_counter()
     state = compiled.invoke(request)
@@ -70,7 +69,6 @@ def run_sequential(
     sandbox: Sandbox, request: InvestigationInput, max_concurrency: int = 5
 ) -> tuple[float, dict[str, Any]]:
     """(seconds, final state) through the same nodes, one lookup after another."""
-    clear_history_cache()
     nodes = Investigation(_client(sandbox, max_concurrency), now=NOW, store=IncidentStore.memory())
     started = time.perf_counter()
     state: dict[str, Any] = dict(request)

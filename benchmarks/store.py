@@ -27,7 +27,8 @@ from rich.table import Table
 from sqlalchemy import text
 
 from pd_toolkit import PagerDutyClient
-from pd_toolkit.history import clear_history_cache, find_similar_incidents
+from pd_toolkit.api import PagerDutyAPI
+from pd_toolkit.history import find_similar_incidents
 from pd_toolkit.history.fetch import get_history
 from pd_toolkit.sandbox import Sandbox
 from pd_toolkit.store import IncidentStore, sync_incidents
@@ -81,28 +82,29 @@ def main() -> None:
         in_memory = _sqlite_bytes(memory)
         memory.close()
 
-        clear_history_cache()
         tracemalloc.start()
         history, _ = get_history(
-            client, since=NOW - WINDOW, until=NOW, window_days=180, ttl=600, store=store
+            PagerDutyAPI(client, store=store),
+            since=NOW - WINDOW,
+            until=NOW,
+            window_days=180,
+            ttl=600,
         )
         history.index.rank(history.records[0].normalized, now=NOW)
         held, _peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
 
-        clear_history_cache()
+        api = PagerDutyAPI(client, store=store)  # a new process: only the store carries over
         clock = time.perf_counter()
-        first = find_similar_incidents(client, text=QUERIES[0], now=NOW, store=store)
+        first = find_similar_incidents(api, text=QUERIES[0], now=NOW)
         first_ms = (time.perf_counter() - clock) * 1000
         for query in QUERIES[1:]:  # each query's top matches' resolutions: fetched once, kept
-            find_similar_incidents(client, text=query, now=NOW, store=store)
+            find_similar_incidents(api, text=query, now=NOW)
         timings: list[float] = []
         warm_requests = 0
         for n in range(20):
             clock = time.perf_counter()
-            result = find_similar_incidents(
-                client, text=QUERIES[n % len(QUERIES)], now=NOW, store=store
-            )
+            result = find_similar_incidents(api, text=QUERIES[n % len(QUERIES)], now=NOW)
             timings.append((time.perf_counter() - clock) * 1000)
             warm_requests += result.requests_used
         warm_ms = statistics.median(timings)

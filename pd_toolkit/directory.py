@@ -1,23 +1,23 @@
 """The account's directory: names -> PagerDuty objects (teams, services, schedules,
-escalation policies, users), and incident references ("#12345", "12345", an id, a web URL) ->
-incidents.
+escalation policies, users), and the parsing of incident references ("#12345", "12345", an id,
+a web URL).
 
 Listings are cached per directory for a short TTL so that a conversation does not re-list the
 account on every tool call. Matching is case-insensitive and tolerant ("payments team" finds
-"Payments"); an unknown or ambiguous name raises an error listing the closest real names.
+"Payments"); an unknown or ambiguous name raises an error listing the closest real names. With a
+:class:`Boundary` (the team scope), names are matched among the objects inside it first, and an
+object outside it is refused by the boundary.
 """
 
 from __future__ import annotations
 
 import difflib
-import json
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pd_toolkit.client import PagerDutyClient
 from pd_toolkit.errors import (
@@ -26,7 +26,6 @@ from pd_toolkit.errors import (
     PagerDutyError,
     PagerDutyNotFoundError,
 )
-from pd_toolkit.models import Incident
 
 Kind = Literal["team", "service", "schedule", "escalation_policy", "user"]
 OBJECT_ID = re.compile(r"^P[A-Z0-9]{6}$")
@@ -144,64 +143,30 @@ def parse_incident_ref(ref: str | int) -> str:
     raise IncidentRefError(f"{text!r} is not an incident number, id or URL")
 
 
+class Boundary(Protocol):
+    """What a directory asks of a scope: is an object inside, and the error for one outside."""
+
+    def holds(self, obj: Mapping[str, Any], kind: Kind) -> bool: ...
+
+    def refuse_object(self, obj: Mapping[str, Any], kind: Kind) -> PagerDutyError: ...
+
+
 class Directory:
-    """Finds objects by name or id and incidents by reference through one client, caching
-    listings for ``ttl`` seconds (clock injectable for tests). Thread-safe; share one per
-    conversation."""
+    """Finds objects by name or id through one client, caching listings for ``ttl`` seconds
+    (clock injectable for tests). Thread-safe; share one per conversation."""
 
     def __init__(
         self,
         client: PagerDutyClient,
         *,
         ttl: float = 300.0,
-        incident_ttl: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         self.ttl = ttl
-        self.incident_ttl = incident_ttl
         self.clock = clock
         self._cache: dict[Kind, tuple[float, list[dict[str, Any]]]] = {}
-        self._incidents: dict[str, tuple[float, Incident]] = {}
-        self._shared: dict[tuple[str, str], tuple[float, Future[dict[str, Any]]]] = {}
         self._lock = threading.Lock()
-
-    def shared_get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
-        """GET ``path`` once for identical calls in flight or within ``incident_ttl`` seconds:
-        two lookups of one investigation asking the same thing (e.g. a policy's on-calls for
-        both the on-call and the service-status tools, or a service's open incidents for both
-        picking the incident and its service status) send one request. List parameters match
-        in any order. Failures are not kept."""
-        canonical = {k: sorted(v) if isinstance(v, list) else v for k, v in params.items()}
-        key = (path, json.dumps(canonical, sort_keys=True, default=str))
-        future: Future[dict[str, Any]]
-        with self._lock:
-            entry = self._shared.get(key)
-            shared = entry is not None and (
-                not entry[1].done() or self.clock() - entry[0] < self.incident_ttl
-            )
-            if entry is not None and shared:
-                future = entry[1]
-            else:
-                now = self.clock()
-                stale = [
-                    old
-                    for old, (at, pending) in self._shared.items()
-                    if pending.done() and now - at >= self.incident_ttl
-                ]
-                for old in stale:  # answers past their reuse time: a long-lived process keeps none
-                    del self._shared[old]
-                future = Future()  # this call sends it
-                self._shared[key] = (now, future)
-        if shared:
-            return future.result()  # waited for outside the lock
-        try:
-            future.set_result(self.client.get(path, params))
-        except BaseException as exc:
-            with self._lock:
-                self._shared.pop(key, None)
-            future.set_exception(exc)
-        return future.result()
 
     def listing(self, kind: Kind) -> list[dict[str, Any]]:
         """Every object of a kind (1 request per 100, then cached for ``ttl`` seconds)."""
@@ -214,59 +179,45 @@ class Directory:
             self._cache[kind] = (self.clock(), items)
         return items
 
-    def find(self, kind: Kind, name_or_id: str) -> dict[str, Any]:
-        """The raw object a name or id means. An id costs nothing unless it is unknown to a
-        cached listing, where it is returned as a bare reference."""
+    def find(self, kind: Kind, name_or_id: str, boundary: Boundary | None = None) -> dict[str, Any]:
+        """The raw object a name or id means. Without a boundary an id costs nothing unless it
+        is unknown to a cached listing (then it is returned as a bare reference); with one, an
+        id is looked up (1 request when not listed) and names are matched among the objects
+        inside first; an object outside is refused by ``boundary``."""
         text = name_or_id.strip()
         if not text:
             raise NameMatchError(f"Empty {KINDS[kind].label} name")
-        cached = self._cache.get(kind)
         if OBJECT_ID.match(text):
-            if cached:
-                known = next((o for o in cached[1] if o.get("id") == text), None)
-                if known:
-                    return known
-            return {"id": text, "type": kind}
-        return match_name(text, self.listing(kind), kind)
-
-    def incident(self, ref: str | int) -> Incident:
-        """GET /incidents/{id or number} (1 request). The answer is reused for
-        ``incident_ttl`` seconds, so the lookups of one investigation fetch it once."""
-        key = parse_incident_ref(ref)
-        with self._lock:
-            cached = self._incidents.get(key)
-        if cached and self.clock() - cached[0] < self.incident_ttl:
-            return cached[1]
+            cached = self._cache.get(kind)
+            listed = cached[1] if cached else self.listing(kind) if boundary else []
+            found = next((o for o in listed if o.get("id") == text), None)
+            if boundary is None:
+                return found or {"id": text, "type": kind}
+            found = found or self._fetch(kind, text)
+            if not boundary.holds(found, kind):
+                raise boundary.refuse_object(found, kind)
+            return found
+        listing = self.listing(kind)
+        if boundary is None:
+            return match_name(text, listing, kind)
         try:
-            body = self.client.get(f"/incidents/{key}")
+            return match_name(text, [o for o in listing if boundary.holds(o, kind)], kind)
+        except NameMatchError as inside_error:
+            try:
+                outside = match_name(text, listing, kind)
+            except NameMatchError:
+                raise inside_error from None
+            raise boundary.refuse_object(outside, kind) from None
+
+    def _fetch(self, kind: Kind, object_id: str) -> dict[str, Any]:
+        """One object by id (1 request), to learn its teams."""
+        try:
+            body = self.client.get(f"{KINDS[kind].path}/{object_id}")
         except PagerDutyNotFoundError:
-            shown = f"#{key}" if key.isdigit() else key
             raise PagerDutyNotFoundError(
-                f"No incident {shown} in this PagerDuty account",
-                hint="Check the number or id; pagerduty_list_incidents lists recent ones.",
-                status=404,
+                f"No {KINDS[kind].label} {object_id} in this PagerDuty account"
             ) from None
-        incident = Incident.model_validate(body.get("incident") or {})
-        if not incident.id:
-            raise PagerDutyError(f"PagerDuty answered GET /incidents/{key} without an incident")
-        self.remember_incidents([incident])
-        return incident
-
-    def remember_incidents(self, incidents: Sequence[Incident]) -> None:
-        """Keep freshly fetched incidents (e.g. from a listing) for ``incident_ttl`` seconds,
-        under their id and number, so a follow-up lookup needs no request."""
-        fetched_at = self.clock()
-        with self._lock:
-            for incident in incidents:
-                aliases = [incident.id, incident.incident_number]
-                for alias in (str(a) for a in aliases if a is not None):
-                    self._incidents[alias] = (fetched_at, incident)
-
-    def incident_id(self, ref: str | int) -> tuple[str, Incident | None]:
-        """An incident's id: free for an id or URL, 1 request for a number (the incident
-        fetched is returned too)."""
-        key = parse_incident_ref(ref)
-        if key.isdigit():
-            incident = self.incident(key)
-            return str(incident.id), incident
-        return key, None
+        found = body.get(kind)
+        if not isinstance(found, dict):
+            raise PagerDutyError(f"PagerDuty answered GET {KINDS[kind].path}/{object_id} oddly")
+        return found

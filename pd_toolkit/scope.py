@@ -1,11 +1,12 @@
 """Team scope: limit every answer to some teams (``PagerDutyToolkit(teams=...)`` /
 ``PAGERDUTY_TEAMS``).
 
-An object is inside the scope when one of its teams is (a team: when it is one of them). Names
-are matched among the objects inside first; a name or id that means an object outside is a
-:class:`PagerDutyScopeError` naming the scope, never an empty answer. Listings send PagerDuty's
-team filter (``team_ids[]``) where the endpoint has one; the tools filter locally elsewhere and
-say what they left out.
+An object is inside the scope when one of its teams is (a team: when it is one of them). The
+scope is the directory's :class:`~pd_toolkit.directory.Boundary`: names are matched among the
+objects inside first, and a name or id that means an object outside is a
+:class:`PagerDutyScopeError` naming the scope, never an empty answer. The API layer
+(:mod:`pd_toolkit.api`) applies it once: listings send PagerDuty's team filter (``team_ids[]``)
+where the endpoint has one and are filtered locally elsewhere, single objects are checked.
 """
 
 from __future__ import annotations
@@ -15,12 +16,10 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from pd_toolkit.directory import KINDS, OBJECT_ID, Directory, Kind, match_name
+from pd_toolkit.directory import KINDS, Directory, Kind
 from pd_toolkit.errors import (
     NameMatchError,
     PagerDutyConfigError,
-    PagerDutyError,
-    PagerDutyNotFoundError,
     PagerDutyScopeError,
 )
 from pd_toolkit.models import Incident, Ref, Team
@@ -107,43 +106,14 @@ class TeamScope:
         """The error for a question about ``what``, outside the scope."""
         return PagerDutyScopeError(f"{what} is outside this toolkit's team scope ({self.label})")
 
-    def find(self, kind: Kind, name_or_id: str) -> dict[str, Any]:
-        """The object a name or id means, if it is inside the scope; names are matched among
-        the objects inside, and a name that only an outside object has is refused by name."""
-        text = name_or_id.strip()
-        if not text:
-            raise NameMatchError(f"Empty {KINDS[kind].label} name")
-        listing = self.directory.listing(kind)
-        wanted = set(self.ids)
-        inside = [obj for obj in listing if _team_ids(obj, kind) & wanted]
-        if OBJECT_ID.match(text):
-            found = next((obj for obj in listing if obj.get("id") == text), None)
-            if found is None:
-                found = self._fetch(kind, text)
-            if not _team_ids(found, kind) & wanted:
-                raise self.refuse(_describe(found, kind))
-            return found
-        try:
-            return match_name(text, inside, kind)
-        except NameMatchError as in_scope_error:
-            try:
-                outside = match_name(text, listing, kind)
-            except NameMatchError:
-                raise in_scope_error from None
-            raise self.refuse(_describe(outside, kind)) from None
+    def holds(self, obj: Mapping[str, Any], kind: Kind) -> bool:
+        """Whether an object (a raw listing entry) is inside: it is, or belongs to, a team in
+        scope. The directory asks this (see :class:`~pd_toolkit.directory.Boundary`)."""
+        return bool(_team_ids(obj, kind) & set(self.ids))
 
-    def _fetch(self, kind: Kind, object_id: str) -> dict[str, Any]:
-        """One object by id (1 request), to learn its teams."""
-        try:
-            body = self.directory.client.get(f"{KINDS[kind].path}/{object_id}")
-        except PagerDutyNotFoundError:
-            raise PagerDutyNotFoundError(
-                f"No {KINDS[kind].label} {object_id} in this PagerDuty account"
-            ) from None
-        found = body.get(kind)
-        if not isinstance(found, dict):
-            raise PagerDutyError(f"PagerDuty answered GET {KINDS[kind].path}/{object_id} oddly")
-        return found
+    def refuse_object(self, obj: Mapping[str, Any], kind: Kind) -> PagerDutyScopeError:
+        """The error for an object outside the scope, naming it and its teams."""
+        return self.refuse(_describe(obj, kind))
 
     def service_ids_inside(self) -> set[str]:
         """The ids of the services (from the cached listing) that belong to a team in scope."""

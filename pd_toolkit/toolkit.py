@@ -1,4 +1,4 @@
-"""PagerDutyToolkit: the tools, sharing one client, one name cache and one clock."""
+"""PagerDutyToolkit: the tools, sharing one API object (client, names, scope, store, clock)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import Any
 from langchain_core.tools import BaseTool, BaseToolkit
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator
 
+from pd_toolkit.api import PagerDutyAPI
 from pd_toolkit.client import PagerDutyClient
-from pd_toolkit.directory import Directory
 from pd_toolkit.scope import TeamScope, teams_from_env
-from pd_toolkit.store import IncidentStore, open_store
+from pd_toolkit.store import IncidentStore
 from pd_toolkit.timewindow import TimeZoneName
 from pd_toolkit.tools import TOOL_CLASSES
 
@@ -29,6 +29,9 @@ class PagerDutyToolkit(BaseToolkit):
     ``store`` is where history is kept: None (``PD_TOOLKIT_STORE``, else the SQLite file under
     ``${XDG_CACHE_HOME:-~/.cache}/pd_toolkit/``), ``"memory"``, a file path, a SQLAlchemy URL
     (``postgresql+psycopg://...``) or an :class:`IncidentStore`.
+
+    The tools share one :class:`~pd_toolkit.api.PagerDutyAPI` (``toolkit.api``), which holds
+    the store it opens until :meth:`close` (or the end of a ``with`` block).
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -41,9 +44,7 @@ class PagerDutyToolkit(BaseToolkit):
     incident_cache_ttl: float = 30.0
     teams: list[str] | None = Field(default=None, description="Team scope; None = no scope.")
     store: str | IncidentStore | None = None
-    _directory: Directory = PrivateAttr()
-    _scope: TeamScope | None = PrivateAttr(default=None)
-    _store: IncidentStore | None = PrivateAttr(default=None)
+    _api: PagerDutyAPI = PrivateAttr()
 
     @field_validator("tools")
     @classmethod
@@ -55,18 +56,34 @@ class PagerDutyToolkit(BaseToolkit):
         return value
 
     def model_post_init(self, context: Any, /) -> None:
-        self._directory = Directory(
-            self.client, ttl=self.cache_ttl, incident_ttl=self.incident_cache_ttl
+        self._api = PagerDutyAPI(
+            self.client,
+            teams=self.teams,
+            store=self.store,
+            now=self.now,
+            cache_ttl=self.cache_ttl,
+            incident_cache_ttl=self.incident_cache_ttl,
         )
-        if self.teams:
-            self._scope = TeamScope(self._directory, self.teams)
-        if self.store is not None:
-            self._store = open_store(self.store)
+
+    @property
+    def api(self) -> PagerDutyAPI:
+        """The API layer the tools share."""
+        return self._api
 
     @property
     def scope(self) -> TeamScope | None:
         """The team scope, or None when every team is in scope."""
-        return self._scope
+        return self._api.scope
+
+    def close(self) -> None:
+        """Close what the toolkit opened (its store, when it opened one)."""
+        self._api.close()
+
+    def __enter__(self) -> PagerDutyToolkit:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> PagerDutyToolkit:
@@ -76,15 +93,9 @@ class PagerDutyToolkit(BaseToolkit):
         return cls(client=PagerDutyClient.from_env(environ), **kwargs)
 
     def get_tools(self) -> list[BaseTool]:
-        shared = {
-            "client": self.client,
-            "directory": self._directory,
-            "time_zone": self.time_zone,
-            "now": self.now,
-            "scope": self._scope,
-            "store": self._store,
-        }
-        tools: list[BaseTool] = [tool_class(**shared) for tool_class in TOOL_CLASSES]
+        tools: list[BaseTool] = [
+            tool_class(api=self._api, time_zone=self.time_zone) for tool_class in TOOL_CLASSES
+        ]
         if self.tools is not None:
             tools = [tool for tool in tools if tool.name in self.tools]
         return tools

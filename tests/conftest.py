@@ -54,15 +54,13 @@ def _no_default_store() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def isolated_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Each test gets an empty store file of its own (nothing reaches ~/.cache, and request
-    counts start from an empty store, as the tests expect); the path is the fixture's value."""
-    from pd_toolkit.history import clear_history_cache
-    from pd_toolkit.store import ENV_VAR, close_stores
+    counts start from an empty store, as the tests expect); the path is the fixture's value.
+    Stores and histories live in the API objects that open them, so nothing else to reset."""
+    from pd_toolkit.store import ENV_VAR
 
     path = tmp_path / "pd_toolkit-store.db"
     monkeypatch.setenv(ENV_VAR, str(path))
-    clear_history_cache()
     yield path
-    close_stores()
 
 
 @pytest.fixture(scope="session")

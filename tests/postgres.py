@@ -120,9 +120,6 @@ def postgresql_db_url(postgresql_url: str) -> Iterator[str]:
     try:
         yield postgresql_url.rsplit("/", 1)[0] + f"/{name}"
     finally:
-        from pd_toolkit.store import close_stores
-
-        close_stores()
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()

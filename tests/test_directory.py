@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from pd_toolkit.api import PagerDutyAPI, SharedReads
 from pd_toolkit.directory import Directory, match_name, parse_incident_ref
 from pd_toolkit.errors import IncidentRefError, NameMatchError, PagerDutyNotFoundError
 
@@ -168,12 +169,12 @@ def test_bad_incident_refs_are_precise(ref: str, message: str) -> None:
 
 def test_incident_lookup_and_not_found() -> None:
     client = FakeClient()
-    directory = Directory(client)  # type: ignore[arg-type]
-    assert directory.incident("#1234").id == "Q0INCIDENT0001"
-    assert directory.incident_id("Q0INCIDENT0001") == ("Q0INCIDENT0001", None)
+    api = PagerDutyAPI(client)  # type: ignore[arg-type]
+    assert api.incident("#1234").id == "Q0INCIDENT0001"
+    assert api.incident_id("Q0INCIDENT0001") == ("Q0INCIDENT0001", None)
     assert client.request_count == 1
     with pytest.raises(PagerDutyNotFoundError, match="No incident #999 in this PagerDuty"):
-        directory.incident("999")
+        api.incident("999")
 
 
 def test_every_kind_is_found_by_name() -> None:
@@ -194,12 +195,13 @@ def test_incident_is_fetched_once_within_its_ttl_and_again_after() -> None:
             CountingClient.calls += 1
             return body
 
-    directory = Directory(CountingClient(), incident_ttl=30, clock=lambda: clock["now"])  # type: ignore[arg-type]
-    assert directory.incident("#42").id == "Q1ABCDEFGHIJKL"
-    assert directory.incident("Q1ABCDEFGHIJKL").incident_number == 42
+    api = PagerDutyAPI(CountingClient(), incident_cache_ttl=30)  # type: ignore[arg-type]
+    api.shared.clock = lambda: clock["now"]
+    assert api.incident("#42").id == "Q1ABCDEFGHIJKL"
+    assert api.incident("Q1ABCDEFGHIJKL").incident_number == 42
     assert CountingClient.calls == 1
     clock["now"] = 31.0
-    directory.incident(42)
+    api.incident(42)
     assert CountingClient.calls == 2
 
 
@@ -224,13 +226,13 @@ def test_shared_get_sends_one_request_for_concurrent_callers(ok: bool) -> None:
     """Two lookups asking the same thing at once share one GET, its answer or its error
     (neither waits forever when it fails), and a failure is not kept."""
     client = SlowClient(ok)
-    resolver = Directory(client)  # type: ignore[arg-type]
+    shared = SharedReads(client)  # type: ignore[arg-type]
     params = {"statuses[]": ["triggered", "acknowledged"], "limit": 100}
     same = {"limit": 100, "statuses[]": ["acknowledged", "triggered"]}  # other order
 
     def call(p: dict[str, Any]) -> object:
         try:
-            return resolver.shared_get("/incidents", p)
+            return shared.get("/incidents", p)
         except PagerDutyNotFoundError as exc:
             return exc
 

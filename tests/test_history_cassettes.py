@@ -14,18 +14,18 @@ import pytest
 from conftest import FIXED_NOW
 
 from pd_toolkit import PagerDutyClient
-from pd_toolkit.history import clear_history_cache, find_similar_incidents
+from pd_toolkit.api import PagerDutyAPI
+from pd_toolkit.history import find_similar_incidents
 from pd_toolkit.models import Incident
 from pd_toolkit.render import render_similar_incidents
 
 WINDOW_DAYS = 14
 
 
-@pytest.fixture(autouse=True)
-def _no_shared_cache() -> Iterator[None]:
-    clear_history_cache()
-    yield
-    clear_history_cache()
+@pytest.fixture
+def api(cassette_client: PagerDutyClient) -> Iterator[PagerDutyAPI]:
+    with PagerDutyAPI(cassette_client) as opened:
+        yield opened
 
 
 def latest_resolved(client: PagerDutyClient) -> dict[str, Any]:
@@ -44,11 +44,13 @@ def latest_resolved(client: PagerDutyClient) -> dict[str, Any]:
 
 
 @pytest.mark.vcr
-def test_incident_query_default_scope_with_402_fallback(cassette_client: PagerDutyClient) -> None:
+def test_incident_query_default_scope_with_402_fallback(
+    cassette_client: PagerDutyClient, api: PagerDutyAPI
+) -> None:
     query = latest_resolved(cassette_client)
     detail = cassette_client.get(f"/incidents/{query['id']}")["incident"]
     result = find_similar_incidents(
-        cassette_client, Incident.model_validate(detail), now=FIXED_NOW, window_days=WINDOW_DAYS
+        api, Incident.model_validate(detail), now=FIXED_NOW, window_days=WINDOW_DAYS
     )
     assert result.query.incident_id == query["id"]
     assert result.query.scope == f"services {query['service']['id']}"
@@ -62,11 +64,11 @@ def test_incident_query_default_scope_with_402_fallback(cassette_client: PagerDu
 
 
 @pytest.mark.vcr
-def test_free_text_query_on_a_service(cassette_client: PagerDutyClient) -> None:
+def test_free_text_query_on_a_service(cassette_client: PagerDutyClient, api: PagerDutyAPI) -> None:
     query = latest_resolved(cassette_client)
     service = query["service"]["id"]
     result = find_similar_incidents(
-        cassette_client,
+        api,
         text=query["title"],
         service_ids=[service],
         now=FIXED_NOW,
@@ -76,7 +78,7 @@ def test_free_text_query_on_a_service(cassette_client: PagerDutyClient) -> None:
     assert result.matches and result.matches[0].similarity > 0.9  # its own title is there
     assert result.pattern.count >= 1 and result.pattern.last_seen is not None
     again = find_similar_incidents(
-        cassette_client,
+        api,
         text=query["title"],
         service_ids=[service],
         now=FIXED_NOW,
@@ -89,9 +91,9 @@ def test_free_text_query_on_a_service(cassette_client: PagerDutyClient) -> None:
 
 
 @pytest.mark.vcr
-def test_empty_window(cassette_client: PagerDutyClient) -> None:
+def test_empty_window(cassette_client: PagerDutyClient, api: PagerDutyAPI) -> None:
     result = find_similar_incidents(
-        cassette_client,
+        api,
         text="disk full",
         service_ids=["PNOSUCH"],
         now=FIXED_NOW,

@@ -7,7 +7,6 @@ be megabytes. The sandbox's hidden failure modes are read only by the assertions
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -15,8 +14,8 @@ import pytest
 from conftest import FIXED_NOW
 
 from pd_toolkit import PagerDutyClient
+from pd_toolkit.api import PagerDutyAPI
 from pd_toolkit.history import (
-    clear_history_cache,
     fetch_incidents,
     find_similar_incidents,
     normalize_title,
@@ -31,11 +30,9 @@ def client_for(sb: Any) -> PagerDutyClient:
     return PagerDutyClient(api_key=sb.api_key, base_url=sb.base_url, rate_limit_per_minute=None)
 
 
-@pytest.fixture(autouse=True)
-def _no_shared_cache() -> Iterator[None]:
-    clear_history_cache()
-    yield
-    clear_history_cache()
+def api_for(sb: Any) -> PagerDutyAPI:
+    """An API of the test's own (its store is the test's file: see conftest)."""
+    return PagerDutyAPI(client_for(sb))
 
 
 def recurring_incident(sb: Any, offset: int = 0) -> dict[str, Any]:
@@ -57,10 +54,10 @@ def recurring_incident(sb: Any, offset: int = 0) -> dict[str, Any]:
 
 
 def test_incident_search_finds_its_failure_mode_and_how_it_was_fixed(sandbox: Any) -> None:
-    client = client_for(sandbox)
+    api = api_for(sandbox)
     account = sandbox.account
     query = recurring_incident(sandbox)
-    result = find_similar_incidents(client, Incident.model_validate(query), now=FIXED_NOW)
+    result = find_similar_incidents(api, Incident.model_validate(query), now=FIXED_NOW)
     assert result.query.scope == f"services {query['service']['id']}"
     assert 1 <= len(result.matches) <= 5
     mode = account.failure_mode_of(query["id"])
@@ -81,11 +78,11 @@ def test_incident_search_finds_its_failure_mode_and_how_it_was_fixed(sandbox: An
 
 
 def test_free_text_search_over_every_service(sandbox: Any) -> None:
-    client = client_for(sandbox)
+    api = api_for(sandbox)
     account = sandbox.account
     query = recurring_incident(sandbox, offset=3)
     text = normalize_title(query["title"])  # what a person would type: no hosts, no numbers
-    result = find_similar_incidents(client, text=text, now=FIXED_NOW)
+    result = find_similar_incidents(api, text=text, now=FIXED_NOW)
     assert result.query.kind == "text" and result.query.scope == "all services"
     assert result.candidates > 1000
     assert account.failure_mode_of(result.matches[0].incident.id) == account.failure_mode_of(
@@ -95,9 +92,9 @@ def test_free_text_search_over_every_service(sandbox: Any) -> None:
 
 
 def test_402_fallback_is_silent_but_stated(fresh_sandbox: Any) -> None:
-    client = client_for(fresh_sandbox)
+    api = api_for(fresh_sandbox)
     query = recurring_incident(fresh_sandbox)
-    result = find_similar_incidents(client, Incident.model_validate(query), now=FIXED_NOW)
+    result = find_similar_incidents(api, Incident.model_validate(query), now=FIXED_NOW)
     assert result.matches
     assert len(result.notices) == 1 and "HTTP 402" in result.notices[0]
     assert all(m.pagerduty_score is None for m in result.matches)
@@ -106,20 +103,20 @@ def test_402_fallback_is_silent_but_stated(fresh_sandbox: Any) -> None:
 
 def test_past_incidents_scores_are_blended_when_enabled(fresh_sandbox: Any) -> None:
     fresh_sandbox.past_incidents_enabled = True
-    client = client_for(fresh_sandbox)
+    api = api_for(fresh_sandbox)
     query = recurring_incident(fresh_sandbox)
-    result = find_similar_incidents(client, Incident.model_validate(query), now=FIXED_NOW)
+    result = find_similar_incidents(api, Incident.model_validate(query), now=FIXED_NOW)
     assert not result.notices
     assert any(m.pagerduty_score is not None for m in result.matches)
     assert "PagerDuty score" in render_similar_incidents(result)
 
 
 def test_second_search_is_served_from_the_cache(fresh_sandbox: Any) -> None:
-    client = client_for(fresh_sandbox)
+    api = api_for(fresh_sandbox)
     query = recurring_incident(fresh_sandbox)
-    first = find_similar_incidents(client, Incident.model_validate(query), now=FIXED_NOW)
+    first = find_similar_incidents(api, Incident.model_validate(query), now=FIXED_NOW)
     sent = len(fresh_sandbox.request_log)
-    again = find_similar_incidents(client, Incident.model_validate(query), now=FIXED_NOW)
+    again = find_similar_incidents(api, Incident.model_validate(query), now=FIXED_NOW)
     assert again.requests_used == 0 and again.from_cache
     assert len(fresh_sandbox.request_log) == sent
     assert again.matches == first.matches
@@ -133,7 +130,9 @@ def test_rate_limited_history_fetch_is_retried(fresh_sandbox: Any) -> None:
         api_key=fresh_sandbox.api_key, base_url=fresh_sandbox.base_url, max_retry_wait=0.1
     )
     result = find_similar_incidents(
-        client, Incident.model_validate(recurring_incident(fresh_sandbox)), now=FIXED_NOW
+        PagerDutyAPI(client),
+        Incident.model_validate(recurring_incident(fresh_sandbox)),
+        now=FIXED_NOW,
     )
     assert result.matches
     listing = [r.status for r in fresh_sandbox.request_log if r.path == "/incidents"]
@@ -141,9 +140,9 @@ def test_rate_limited_history_fetch_is_retried(fresh_sandbox: Any) -> None:
 
 
 def test_empty_window_and_unknown_service(sandbox: Any) -> None:
-    client = client_for(sandbox)
+    api = api_for(sandbox)
     long_ago = FIXED_NOW - timedelta(days=3 * 365)
-    empty = find_similar_incidents(client, text="disk full", now=long_ago, window_days=30)
+    empty = find_similar_incidents(api, text="disk full", now=long_ago, window_days=30)
     assert empty.matches == [] and empty.candidates == 0
     assert empty.notices == ["No incidents in all services in the last 30 days."]
     assert empty.pattern.count == 0

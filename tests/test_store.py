@@ -16,8 +16,9 @@ from sqlalchemy import text
 
 from agents.investigate import build_graph
 from pd_toolkit import PagerDutyClient, PagerDutyToolkit
+from pd_toolkit.api import PagerDutyAPI
 from pd_toolkit.errors import PagerDutyServerError
-from pd_toolkit.history import IncidentRecord, clear_history_cache, find_similar_incidents
+from pd_toolkit.history import IncidentRecord, find_similar_incidents
 from pd_toolkit.sandbox import Fault, Sandbox
 from pd_toolkit.store import (
     SCHEMA_VERSION,
@@ -57,6 +58,7 @@ def store(request: pytest.FixtureRequest, isolated_store: Path) -> Iterator[Inci
     else:
         opened = open_store(request.getfixturevalue("postgresql_db_url"))
     yield opened
+    opened.close()
 
 
 def test_store_spec_resolution(tmp_path: Path) -> None:
@@ -65,7 +67,9 @@ def test_store_spec_resolution(tmp_path: Path) -> None:
     assert store_url(None, {"PD_TOOLKIT_STORE": "memory"}) == "sqlite://"
     assert store_url("postgresql+psycopg://u@h/db", env) == "postgresql+psycopg://u@h/db"
     assert store_url(str(tmp_path / "x.db"), env) == f"sqlite:///{tmp_path}/x.db"
-    assert open_store("memory") is open_store("memory")  # one per process and spec
+    memory = open_store("memory")
+    assert open_store(memory) is memory  # a store is used as it is
+    assert open_store("memory") is not memory  # a spec opens a store its caller owns
 
 
 def test_sync_then_incremental_sync(store: IncidentStore) -> None:
@@ -135,16 +139,16 @@ def test_keys_and_hosts_never_share_a_partition(isolated_store: Path) -> None:
         partitions = {store.partition(c) for c in (account, user, elsewhere)}
         assert len(partitions) == 3
         assert store.partition(client_for(sb)) == store.partition(account)  # stable per key
-        find_similar_incidents(account, text="checkout 5xx", window_days=DAYS, now=sb.now)
+        search = {"text": "checkout 5xx", "window_days": DAYS, "now": sb.now}
+        find_similar_incidents(PagerDutyAPI(account, store=store), **search)
         assert store.incidents(store.partition(account))
         assert store.incidents(store.partition(user)) == []
         before = len(sb.request_log)
-        result = find_similar_incidents(user, text="checkout 5xx", window_days=DAYS, now=sb.now)
+        result = find_similar_incidents(PagerDutyAPI(user, store=store), **search)
         user_requests = sb.request_log[before:]
         assert {r.key_kind for r in user_requests} == {"user"}
         assert any(r.path == "/incidents" for r in user_requests)  # its own fetch, not a reuse
         assert not result.from_cache
-    clear_history_cache()
     raw = b"".join(p.read_bytes() for p in isolated_store.parent.glob(isolated_store.name + "*"))
     for key in (Sandbox.api_key, Sandbox.user_api_key):
         assert key.encode() not in raw
@@ -284,7 +288,6 @@ def test_a_second_toolkit_on_the_same_store_sends_only_the_delta(
         args = {"incident": "#3088", "window_days": 90}
 
         def search(now_offset: timedelta) -> list[str]:
-            clear_history_cache()  # a new process: only the store is shared
             toolkit = PagerDutyToolkit(
                 client=client_for(sb), store=store, now=lambda: FIXED_NOW + now_offset
             )
@@ -310,7 +313,6 @@ def test_investigation_on_a_warm_store_sends_at_most_ten_requests(isolated_store
     with Sandbox(now=FIXED_NOW) as sb:
 
         def investigate() -> int:
-            clear_history_cache()
             client = client_for(sb)
             state = build_graph(client, now=sb.now, store=str(isolated_store)).invoke(
                 {"incident": "#3088"}
@@ -333,3 +335,27 @@ def test_store_rows_are_json_in_api_shape(store: IncidentStore) -> None:
         for incident in store.incidents(client and store.partition(client)):
             assert json.loads(json.dumps(incident)) == incident
             assert {"id", "incident_number", "title", "status", "service", "teams"} <= set(incident)
+
+
+def test_two_toolkits_on_two_stores_do_not_see_each_other() -> None:
+    """Stores and histories belong to the toolkit (its API object) that opened them: two
+    toolkits in one process, each on a store of its own, share nothing by accident, even when
+    both ask for "memory"."""
+    with Sandbox(now=FIXED_NOW) as sb:
+        client = client_for(sb)
+        args = {"text": "checkout 5xx", "window_days": DAYS}
+        with (
+            PagerDutyToolkit(client=client, store="memory", now=lambda: FIXED_NOW) as first,
+            PagerDutyToolkit(client=client, store="memory", now=lambda: FIXED_NOW) as second,
+        ):
+            tools = [
+                next(t for t in kit.get_tools() if t.name == "pagerduty_find_similar_incidents")
+                for kit in (first, second)
+            ]
+            tools[0].invoke(args)
+            assert first.api.store is not second.api.store
+            assert first.api.store.incidents(first.api.partition())
+            assert second.api.store.incidents(second.api.partition()) == []
+            before = len(sb.request_log)
+            tools[1].invoke(args)
+            assert any(r.path == "/incidents" for r in sb.request_log[before:])  # its own fetch

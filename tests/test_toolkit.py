@@ -15,7 +15,8 @@ from pydantic import BaseModel, ValidationError
 
 from pd_toolkit import PagerDutyClient, PagerDutyToolkit
 from pd_toolkit.sandbox import Sandbox
-from pd_toolkit.tools import ListIncidentsArgs, PagerDutyTool
+from pd_toolkit.tools import PagerDutyTool
+from pd_toolkit.tools.incidents import ListIncidentsArgs
 
 SECRET = "unit-test-secret-key-0123456789"
 
@@ -36,10 +37,11 @@ def test_get_tools_returns_the_contract_tools(client: PagerDutyClient) -> None:
         assert "request" in (type(tool).__doc__ or ""), f"{tool.name} states no request count"
 
 
-def test_tools_share_one_name_cache_and_clock(client: PagerDutyClient) -> None:
-    tools = PagerDutyToolkit(client=client, now=lambda: FIXED_NOW).get_tools()
+def test_tools_share_one_api_and_clock(client: PagerDutyClient) -> None:
+    toolkit = PagerDutyToolkit(client=client, now=lambda: FIXED_NOW)
+    tools = toolkit.get_tools()
     assert all(isinstance(t, PagerDutyTool) for t in tools)
-    assert len({id(t.directory) for t in tools}) == 1  # type: ignore[attr-defined]
+    assert {id(t.api) for t in tools} == {id(toolkit.api)}  # type: ignore[attr-defined]
     assert {t.clock() for t in tools} == {FIXED_NOW}  # type: ignore[attr-defined]
 
 

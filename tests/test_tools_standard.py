@@ -15,6 +15,7 @@ from langchain_tests.integration_tests import ToolsIntegrationTests
 from langchain_tests.unit_tests import ToolsUnitTests
 
 from pd_toolkit import PagerDutyClient
+from pd_toolkit.api import PagerDutyAPI
 from pd_toolkit.tools import (
     TOOL_CLASSES,
     FindSimilarIncidentsTool,
@@ -55,7 +56,8 @@ class _Unit(ToolsUnitTests):
 
     @property
     def tool_constructor_params(self) -> dict[str, Any]:
-        return {"client": PagerDutyClient(api_key="unit-test-key", base_url="http://127.0.0.1:9")}
+        offline = PagerDutyClient(api_key="unit-test-key", base_url="http://127.0.0.1:9")
+        return {"api": PagerDutyAPI(offline)}
 
     @property
     def tool_invoke_params_example(self) -> dict[str, Any]:
@@ -63,7 +65,7 @@ class _Unit(ToolsUnitTests):
 
     @property
     def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
-        """Built with no client, a tool reads PAGERDUTY_API_KEY / _HOST like the toolkit; without
+        """Built with no api, a tool reads PAGERDUTY_API_KEY / _HOST like the toolkit; without
         a key in the environment the construction fails (PagerDutyConfigError)."""
         env = {"PAGERDUTY_API_KEY": "env-key-5be1c0", "PAGERDUTY_API_HOST": "http://127.0.0.1:9"}
         return env, {}, {"name": self.tool_class.model_fields["name"].default}
@@ -85,9 +87,8 @@ class _Integration(ToolsIntegrationTests):
     def tool(self, cassette_client: PagerDutyClient) -> BaseTool:
         """Errors raise here (no handle_tool_error), so that a failing call fails the standard
         cases instead of passing as an error message."""
-        return self.tool_class(
-            client=cassette_client, now=lambda: FIXED_NOW, handle_tool_error=False
-        )
+        api = PagerDutyAPI(cassette_client, now=lambda: FIXED_NOW)
+        return self.tool_class(api=api, handle_tool_error=False)
 
     def test_invoke_succeeds_with_facts(self, tool: BaseTool) -> None:
         """Beyond the standard suite: the example answers (status success, ids present)."""

@@ -1,13 +1,13 @@
 """Similar-incident search: ranked, explained past incidents and their pattern, on any plan.
 
-``find_similar_incidents`` fetches the window's history (time-sliced, cached per client),
+``find_similar_incidents`` reads the window's history through a ``PagerDutyAPI`` (its store,
+synced on demand; parsed histories kept per API),
 ranks it locally (normalised titles, TF-IDF word + char n-grams, same service, recency,
 optionally PagerDuty's past_incidents score and any LangChain ``Embeddings``), fetches how the
 top matches were resolved, and summarises the pattern. ``pd_toolkit.render`` turns the result
 into compact text for a model.
 """
 
-from pd_toolkit.history.fetch import clear_history_cache
 from pd_toolkit.history.models import (
     HistoryQuery,
     IncidentRecord,
@@ -32,7 +32,6 @@ __all__ = [
     "ResolverCount",
     "SimilarIncident",
     "SimilarIncidents",
-    "clear_history_cache",
     "fetch_incidents",
     "find_similar_incidents",
     "normalize_title",

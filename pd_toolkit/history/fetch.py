@@ -1,15 +1,15 @@
-"""The incident history of a scope and window, from the persistent store (synced on demand).
+"""The incident history of a scope and window, from the API's store (synced on demand).
 
 :func:`get_history` syncs what the store lacks (the first search backfills its window, later
 ones pay only the delta: see :mod:`pd_toolkit.store.sync`), then reads the window from the
-store. The parsed records and their ranking index are kept in this process while the store's
-revision of the partition is unchanged, so a warm search neither refetches nor reparses.
+store. The parsed records and their ranking index are kept in the API object
+(:class:`HistoryCache`, through ``PagerDutyAPI.memo``) while the store's revision of the
+partition is unchanged, so a warm search neither refetches nor reparses.
 """
 
 from __future__ import annotations
 
 import threading
-import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,11 +18,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from pd_toolkit.client import PagerDutyClient
+from pd_toolkit.api import PagerDutyAPI
 from pd_toolkit.history.models import IncidentRecord
 from pd_toolkit.history.ranking import CandidateIndex
-from pd_toolkit.store import IncidentStore, open_store, scope_key, sync_incidents
-from pd_toolkit.store.sync import ClientLike
+from pd_toolkit.store import scope_key, sync_incidents
+
+HistoryKey = tuple[str, str, int]  # (partition, scope, window days)
+MAX_HISTORIES = 16
 
 
 @dataclass
@@ -42,36 +44,19 @@ class History:
 
 
 @dataclass
-class ClientCache:
-    """What one client keeps in memory: PagerDuty's past_incidents scores by incident."""
+class HistoryCache:
+    """What history keeps in memory for one API object (``PagerDutyAPI.memo``): parsed
+    histories by scope and window while the store's revision is unchanged (at most
+    ``MAX_HISTORIES``), and PagerDuty's past_incidents scores by incident."""
 
+    histories: OrderedDict[HistoryKey, tuple[int, History]] = field(default_factory=OrderedDict)
     past_scores: dict[str, tuple[float, dict[str, float]]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-_CACHES: weakref.WeakKeyDictionary[PagerDutyClient, ClientCache] = weakref.WeakKeyDictionary()
-_CACHES_LOCK = threading.Lock()
-HistoryKey = tuple[int, str, str, int]
-_HISTORIES: OrderedDict[HistoryKey, tuple[int, History]] = OrderedDict()
-MAX_HISTORIES = 16
-
-
-def cache_for(client: PagerDutyClient) -> ClientCache:
-    """The cache of ``client`` (created on first use; dropped with the client)."""
-    with _CACHES_LOCK:
-        cache = _CACHES.get(client)
-        if cache is None:
-            cache = _CACHES[client] = ClientCache()
-        return cache
-
-
-def clear_history_cache(client: PagerDutyClient | None = None) -> None:
-    """Forget in-memory histories and scores (of one client, or of all); the store stays."""
-    with _CACHES_LOCK:
-        if client is None:
-            _CACHES.clear()
-        else:
-            _CACHES.pop(client, None)
-        _HISTORIES.clear()
+def cache_of(api: PagerDutyAPI) -> HistoryCache:
+    """The history cache of ``api`` (made on first use, gone with the API)."""
+    return api.memo("history", HistoryCache)
 
 
 def _records(incidents: Sequence[dict[str, Any]]) -> list[IncidentRecord]:
@@ -86,7 +71,7 @@ def _records(incidents: Sequence[dict[str, Any]]) -> list[IncidentRecord]:
 
 
 def get_history(
-    client: ClientLike,
+    api: PagerDutyAPI,
     *,
     since: datetime,
     until: datetime,
@@ -94,42 +79,42 @@ def get_history(
     service_ids: Sequence[str] = (),
     team_ids: Sequence[str] = (),
     ttl: float,
-    store: IncidentStore | str | None = None,
 ) -> tuple[History, bool]:
-    """The history of a scope; (history, True when no request was needed).
+    """The history of a scope from ``api``'s store; (history, True when no request was needed).
 
     The store is synced first (nothing is sent when it is at most ``ttl`` seconds behind
     ``until``); a scope the account-wide sync covers is served from it, filtered.
     """
-    opened = open_store(store)
+    store = api.store
     report = sync_incidents(
-        client,
-        opened,
+        api.client,
+        store,
         since=since,
         until=until,
         service_ids=service_ids,
         team_ids=team_ids,
         fresh_for=timedelta(seconds=ttl),
     )
-    partition = opened.partition(client)
-    key: HistoryKey = (id(opened), partition, scope_key(service_ids, team_ids), window_days)
-    revision = opened.revision(partition)
-    with _CACHES_LOCK:
-        cached = _HISTORIES.get(key)
+    partition = api.partition()
+    key: HistoryKey = (partition, scope_key(service_ids, team_ids), window_days)
+    revision = store.revision(partition)
+    cache = cache_of(api)
+    with cache.lock:
+        cached = cache.histories.get(key)
         if cached is not None and cached[0] == revision:
             history = cached[1]
             if abs((history.until - until).total_seconds()) <= ttl:
-                _HISTORIES.move_to_end(key)
+                cache.histories.move_to_end(key)
                 return history, report.requests == 0
-    incidents = opened.incidents(
+    incidents = store.incidents(
         partition, since=since, until=until, service_ids=service_ids, team_ids=team_ids
     )
     history = History(since=since, until=until, records=_records(incidents))
-    with _CACHES_LOCK:
-        _HISTORIES[key] = (revision, history)
-        while len(_HISTORIES) > MAX_HISTORIES:
-            _HISTORIES.popitem(last=False)
+    with cache.lock:
+        cache.histories[key] = (revision, history)
+        while len(cache.histories) > MAX_HISTORIES:
+            cache.histories.popitem(last=False)
     return history, report.requests == 0
 
 
-__all__ = ["History", "cache_for", "clear_history_cache", "get_history"]
+__all__ = ["History", "HistoryCache", "cache_of", "get_history"]

@@ -42,7 +42,7 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     # Numbers with optional decimals and units, and percentages (91%, 2.5s, 512mb, 3x).
     (
         re.compile(
-            r"(?<![a-z0-9])\d+(?:[.,]\d+)*\s*(?:%|ms|s|sec|m|min|h|d|[kmgt]i?b|x)?(?![a-z])"
+            r"(?<![a-z0-9])\d+(?:[.,]\d+)*\s*(?:%|ms|s|sec|m|min|h|d|[kmgt]i?b|x)?(?![a-z0-9])"
         ),
         " ",
     ),

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pd_toolkit.client import PagerDutyClient
+from pd_toolkit.api import PagerDutyAPI
 from pd_toolkit.errors import PagerDutyError, PagerDutyPlanError
-from pd_toolkit.history.fetch import ClientCache, History, cache_for, get_history
+from pd_toolkit.history.fetch import History, cache_of, get_history
 from pd_toolkit.history.models import (
     HistoryQuery,
     IncidentRecord,
@@ -25,8 +25,7 @@ from pd_toolkit.history.ranking import (
     EmbeddingsLike,
     ScoredCandidate,
 )
-from pd_toolkit.models import OLDEST, Incident, LogEntry, Note
-from pd_toolkit.store import IncidentStore, open_store
+from pd_toolkit.models import OLDEST, Incident
 
 DEFAULT_WINDOW_DAYS = 180
 DEFAULT_LIMIT = 5
@@ -43,31 +42,25 @@ PLAN_NOTICE = (
 
 
 def _past_incident_scores(
-    client: PagerDutyClient,
-    store: IncidentStore,
-    cache: ClientCache,
-    incident_id: str,
-    ttl: float,
-    notices: list[str],
+    api: PagerDutyAPI, incident_id: str, ttl: float, notices: list[str]
 ) -> dict[str, float]:
     """PagerDuty's own past_incidents scores for ``incident_id``; {} on 402 (with a notice).
 
     A 402 is remembered in the store for the account (this key's partition) for
     ``PLAN_RECHECK``, so later searches, in any process, do not ask again.
     """
-    partition = store.partition(client)
+    store, partition = api.store, api.partition()
     refused = store.fact(partition, PLAN_FACT)
     if refused is not None and datetime.now(UTC) - refused[1] < PLAN_RECHECK:
         notices.append(PLAN_NOTICE)
         return {}
+    cache = cache_of(api)
     now = time.monotonic()
     cached = cache.past_scores.get(incident_id)
     if cached is not None and now - cached[0] < ttl:
         return cached[1]
     try:
-        body = client.get(
-            f"/incidents/{incident_id}/past_incidents", {"limit": PAST_INCIDENTS_LIMIT}
-        )
+        scores = api.past_incident_scores(incident_id, PAST_INCIDENTS_LIMIT)
     except PagerDutyPlanError:
         store.set_fact(partition, PLAN_FACT, "402", datetime.now(UTC))
         notices.append(PLAN_NOTICE)
@@ -75,22 +68,13 @@ def _past_incident_scores(
     except PagerDutyError as exc:
         notices.append(f"PagerDuty's past_incidents failed ({exc.message}); ranked locally.")
         return {}
-    scores: dict[str, float] = {}
-    for item in body.get("past_incidents") or []:
-        ref, score = item.get("incident") or {}, item.get("score")
-        if isinstance(ref, dict) and ref.get("id") and isinstance(score, int | float):
-            scores[str(ref["id"])] = float(score)
     cache.past_scores[incident_id] = (now, scores)
     return scores
 
 
-def fetch_resolution(client: PagerDutyClient, record: IncidentRecord) -> Resolution | None:
+def fetch_resolution(api: PagerDutyAPI, record: IncidentRecord) -> Resolution | None:
     """How ``record`` was resolved: its last note, else its resolve log entry (1-2 requests)."""
-    notes = [
-        note
-        for item in client.get(f"/incidents/{record.id}/notes").get("notes") or []
-        if isinstance(item, dict) and (note := Note.model_validate(item)).content
-    ]
+    notes = [note for note in api.notes(record.id) if note.content]
     if notes:
         note = max(notes, key=lambda n: n.created_at or OLDEST)
         return Resolution(
@@ -101,12 +85,7 @@ def fetch_resolution(client: PagerDutyClient, record: IncidentRecord) -> Resolut
         )
     if record.status != "resolved":
         return None
-    body = client.get(f"/incidents/{record.id}/log_entries", {"is_overview": "true", "limit": 100})
-    resolves = [
-        entry
-        for item in body.get("log_entries") or []
-        if isinstance(item, dict) and (entry := LogEntry.model_validate(item)).kind == "resolve"
-    ]
+    resolves = [e for e in api.log_entries(record.id, overview=True) if e.kind == "resolve"]
     if not resolves:
         return None
     entry = max(resolves, key=lambda e: e.created_at or OLDEST)
@@ -119,14 +98,11 @@ def fetch_resolution(client: PagerDutyClient, record: IncidentRecord) -> Resolut
 
 
 def _resolutions(
-    client: PagerDutyClient,
-    store: IncidentStore,
-    records: Sequence[IncidentRecord],
-    notices: list[str],
+    api: PagerDutyAPI, records: Sequence[IncidentRecord], notices: list[str]
 ) -> dict[str, Resolution | None]:
     """Resolutions of the top matches: a resolved incident's is fetched once, then kept in the
     store; an open incident's is fetched each time (it may still change)."""
-    partition = store.partition(client)
+    store, partition = api.store, api.partition()
     kept = store.resolutions(partition, [r.id for r in records if r.status == "resolved"])
     found: dict[str, Resolution | None] = {
         key: Resolution.model_validate(value) if value is not None else None
@@ -136,7 +112,7 @@ def _resolutions(
     if not missing:
         return found
     failures: list[str] = []
-    lookups = client.map_concurrently(lambda record: fetch_resolution(client, record), missing)
+    lookups = api.client.map_concurrently(lambda record: fetch_resolution(api, record), missing)
     to_keep: dict[str, dict[str, Any] | None] = {}
     for record, lookup in zip(missing, lookups, strict=True):
         try:
@@ -202,7 +178,7 @@ def _weak_notice(ranks: list[int], threshold: float) -> str:
 
 
 def find_similar_incidents(
-    client: PagerDutyClient,
+    api: PagerDutyAPI,
     incident: Incident | None = None,
     *,
     text: str | None = None,
@@ -215,7 +191,6 @@ def find_similar_incidents(
     embeddings: EmbeddingsLike | None = None,
     min_similarity: float = SHOW_FLOOR,
     pattern_threshold: float = PATTERN_THRESHOLD,
-    store: IncidentStore | str | None = None,
 ) -> SimilarIncidents:
     """Rank the incidents of the last ``window_days`` by similarity to ``incident`` or ``text``.
 
@@ -228,8 +203,7 @@ def find_similar_incidents(
     ``fixes`` groups how the shown matches were fixed, the fix of matches whose trigger details
     match the query's first. The query incident's trigger details come from the history's
     listing of it; when it is not listed the ranking reads titles only. The
-    history comes from ``store`` (an :class:`IncidentStore`, a spec for :func:`open_store`, or
-    None: ``PD_TOOLKIT_STORE`` or the default file), synced first unless it is at most
+    history comes from ``api``'s store, synced first unless it is at most
     ``CACHE_TTL_SECONDS`` behind. ``requests_used`` is the client's request count delta (other
     threads using the same client at the same time inflate it).
     """
@@ -264,26 +238,24 @@ def find_similar_incidents(
         or "all services"
     )
 
-    cache = cache_for(client)
-    opened = open_store(store)
+    client = api.client
     notices: list[str] = []
 
     def fetch(part: str) -> Any:
         """The history, or PagerDuty's own scores: fetched side by side."""
         if part == "history":
             return get_history(
-                client,
+                api,
                 since=since,
                 until=until,
                 window_days=window_days,
                 service_ids=services,
                 team_ids=teams,
                 ttl=CACHE_TTL_SECONDS,
-                store=opened,
             )
         if record is None:
             return {}
-        return _past_incident_scores(client, opened, cache, record.id, CACHE_TTL_SECONDS, notices)
+        return _past_incident_scores(api, record.id, CACHE_TTL_SECONDS, notices)
 
     with client.count_requests() as requests_used:
         history_lookup, scores_lookup = client.map_concurrently(fetch, ["history", "scores"])
@@ -302,7 +274,7 @@ def find_similar_incidents(
             min_similarity=min_similarity,
         )
         top = ranked[:limit]
-        resolutions = _resolutions(client, opened, [c.record for c in top], notices)
+        resolutions = _resolutions(api, [c.record for c in top], notices)
     candidates = len(history.records) - (
         record is not None and history.index.get(record.id) is not None
     )

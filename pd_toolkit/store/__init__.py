@@ -1,6 +1,6 @@
 """The persistent incident store: what history needs, kept across processes and shared.
 
-``open_store(spec)`` opens (once per process) the store named by ``spec``, else by
+``open_store(spec)`` opens the store named by ``spec`` (its caller owns and closes it), else by
 ``PD_TOOLKIT_STORE``, else the SQLite file ``${XDG_CACHE_HOME:-~/.cache}/pd_toolkit/store.db``;
 ``memory`` keeps nothing on disk; any SQLAlchemy URL works (``postgresql+psycopg://...`` for a
 store a team's workers share). ``sync_incidents`` fills it from PagerDuty. Dependencies point
@@ -14,7 +14,6 @@ from pd_toolkit.store.db import (
     IncidentStore,
     StoreStats,
     UpsertCount,
-    close_stores,
     default_store_path,
     open_store,
     store_url,
@@ -34,7 +33,6 @@ __all__ = [
     "StoreStats",
     "SyncReport",
     "UpsertCount",
-    "close_stores",
     "compact_incident",
     "default_store_path",
     "fetch_incidents",

@@ -510,10 +510,6 @@ class IncidentStore:
         return StoreStats(*counts, bytes_on_disk=size)
 
 
-_OPEN: dict[str, IncidentStore] = {}
-_OPEN_LOCK = threading.Lock()
-
-
 def store_url(spec: str | None, environ: Mapping[str, str] | None = None) -> str:
     """The SQLAlchemy URL of a store spec: None (``PD_TOOLKIT_STORE`` or the default file),
     ``memory``, a file path, or a URL."""
@@ -529,23 +525,12 @@ def store_url(spec: str | None, environ: Mapping[str, str] | None = None) -> str
 
 
 def open_store(spec: str | IncidentStore | None = None) -> IncidentStore:
-    """The store for ``spec`` (see :func:`store_url`), opened once per process and shared."""
+    """The store for ``spec`` (see :func:`store_url`), opened now: the caller owns it and
+    closes it (``PagerDutyAPI`` does, for the store it opens); an IncidentStore is returned as
+    it is."""
     if isinstance(spec, IncidentStore):
         return spec
-    url = store_url(spec)
-    with _OPEN_LOCK:
-        store = _OPEN.get(url)
-        if store is None:
-            store = _OPEN[url] = IncidentStore(url)
-        return store
-
-
-def close_stores() -> None:
-    """Close every store :func:`open_store` opened (tests; a long-lived process at exit)."""
-    with _OPEN_LOCK:
-        for store in _OPEN.values():
-            store.close()
-        _OPEN.clear()
+    return IncidentStore(store_url(spec))
 
 
 __all__ = [
@@ -555,7 +540,6 @@ __all__ = [
     "IncidentStore",
     "StoreStats",
     "UpsertCount",
-    "close_stores",
     "default_store_path",
     "open_store",
     "store_url",
