@@ -21,9 +21,13 @@ responder-demo: $(STAMP)
 	$(PY) -m agents.responder.demo
 
 # Tests never touch ~/.cache: each test opens its own store (tests/conftest.py); the notebook,
-# run by nbmake outside those fixtures, keeps its history in memory.
+# run by nbmake outside those fixtures, keeps its history in memory. Credentials in your shell
+# are unset, so nothing (the notebook included) reaches a real account. Tests run on every core
+# (pytest-xdist); the 15 slowest are listed at the end.
 test: $(STAMP) lint
-	PD_TOOLKIT_STORE=memory $(PY) -m pytest $(PYTEST_OFFLINE) --nbmake tests $(NOTEBOOK) $(PYTEST_ARGS)
+	env -u PAGERDUTY_API_KEY -u PAGERDUTY_USER_API_KEY -u PAGERDUTY_OAUTH_TOKEN \
+	PD_TOOLKIT_STORE=memory $(PY) -m pytest $(PYTEST_OFFLINE) -n auto --durations=15 \
+	--nbmake tests $(NOTEBOOK) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
