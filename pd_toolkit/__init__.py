@@ -7,7 +7,8 @@ try:
 except PackageNotFoundError:  # imported from a checkout that was never installed
     __version__ = "0+unknown"
 
-from pd_toolkit.client import ConnectionCheck, PagerDutyClient
+from pd_toolkit.client import PagerDutyClient
+from pd_toolkit.connection import ConnectionCheck
 from pd_toolkit.toolkit import PagerDutyToolkit
 
 __all__ = ["ConnectionCheck", "PagerDutyClient", "PagerDutyToolkit", "__version__"]

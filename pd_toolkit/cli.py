@@ -1,6 +1,7 @@
 """`pd-toolkit` console script: check a key ("Test Connection"), fill the incident store, serve
 the sandbox, serve the tools over MCP, and drive the responder (start it, approve or reject a
-brief, trigger a sandbox incident)."""
+brief, trigger a sandbox incident). The responder's verbs run `python -m agents.responder` (from
+the checkout): the library never imports `agents`."""
 
 from __future__ import annotations
 
@@ -14,8 +15,12 @@ import requests
 from rich.console import Console
 from rich.table import Table
 
-from pd_toolkit.client import ConnectionCheck, PagerDutyClient
+from pd_toolkit.client import PagerDutyClient
+from pd_toolkit.connection import ConnectionCheck
 from pd_toolkit.errors import PagerDutyError
+
+# Verbs that are the responder's own: every option is passed to `python -m agents.responder`.
+RESPONDER_VERBS = ("responder", "approve", "reject")
 
 
 def print_check(check: ConnectionCheck, console: Console) -> None:
@@ -92,6 +97,7 @@ def _sync(args: argparse.Namespace, console: Console) -> int:
         try:
             client = _client(args, stack, console)
             store = open_store(args.store)
+            stack.callback(store.close)
             until = datetime.now(UTC).replace(microsecond=0)
             with Progress(
                 TextColumn("{task.description}"),
@@ -175,83 +181,6 @@ def _sandbox_trigger(args: argparse.Namespace, console: Console) -> int:
 def _responder(arguments: list[str]) -> int:
     """Run `python -m agents.responder` (from the checkout) with these arguments."""
     return subprocess.call([sys.executable, "-m", "agents.responder", *arguments])
-
-
-def _decide(args: argparse.Namespace, console: Console) -> int:
-    """POST /investigations/{incident}/approve|reject to a running responder; an approval first
-    shows the text it will post and asks (``--yes`` skips the question)."""
-    token = os.environ.get("PD_TOOLKIT_APPROVAL_TOKEN")
-    if not token:
-        console.print("[red]PD_TOOLKIT_APPROVAL_TOKEN is not set[/red] (the responder's token)")
-        return 2
-    text = None
-    if getattr(args, "text_file", None):
-        try:
-            with open(args.text_file, encoding="utf-8") as handle:
-                text = handle.read()
-        except OSError as exc:
-            console.print(f"error: cannot read {args.text_file}: {exc.strerror}", markup=False)
-            return 2
-    elif getattr(args, "text", None):
-        text = args.text
-    base = f"{args.url.rstrip('/')}/investigations/{args.incident.lstrip('#')}"
-    auth = {"Authorization": f"Bearer {token}"}
-    try:
-        if args.decision == "approve" and not args.yes:
-            shown = requests.get(base, headers=auth, timeout=30)
-            if shown.status_code != 200:
-                return _refused(console, "approve", shown)
-            if not _confirmed(console, shown.json(), text):
-                console.print("Not approved: nothing was posted.")
-                return 1
-        response = requests.post(
-            f"{base}/{args.decision}",
-            json={"text": text} if text else None,
-            headers=auth,
-            timeout=120,
-        )
-    except requests.RequestException as exc:
-        console.print(f"[red]No responder at {args.url}:[/red] {type(exc).__name__}")
-        return 2
-    if response.status_code != 200:
-        return _refused(console, args.decision, response)
-    body = response.json()
-    note = f", note {body['note_id']}" if body.get("note_id") else ""
-    console.print(f"incident {body['incident_id']}: {body['status']}{note}", markup=False)
-    return 0
-
-
-def _refused(console: Console, decision: str, response: requests.Response) -> int:
-    """One line saying why the responder refused."""
-    try:
-        error = response.json().get("error")
-    except ValueError:
-        error = response.text[:200]
-    console.print(
-        f"{decision} failed (HTTP {response.status_code}): {error}",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
-    )
-    return 1
-
-
-def _confirmed(console: Console, investigation: dict, text: str | None) -> bool:
-    """Show what an approval posts (as the note writer will send it) and ask; False on no or
-    on no answer (stdin closed)."""
-    from pd_toolkit.notes import note_body
-
-    body = note_body(text if text is not None else investigation.get("brief") or "")
-    number = investigation.get("incident_number")
-    console.rule(f"The note to post on incident #{number} ({investigation['incident_id']})")
-    console.print(body, markup=False, highlight=False, soft_wrap=True)
-    console.rule("followed by a line naming this approval")
-    try:
-        answer = console.input("Post this note? [y/N] ")
-    except EOFError:
-        console.print("\nNo answer (pass --yes to approve without the question).")
-        return False
-    return answer.strip().lower() in ("y", "yes")
 
 
 def _mcp(args: argparse.Namespace, console: Console) -> int:
@@ -343,30 +272,17 @@ def build_parser() -> argparse.ArgumentParser:
     trigger.add_argument("--service", help="service name (default: one the failure mode hits)")
     trigger.add_argument("--mode", help="failure mode name (default: the first)")
     trigger.set_defaults(run=_sandbox_trigger)
-    commands.add_parser(
-        "responder",
-        help="run the responder with its options (python -m agents.responder ...; from the "
-        "checkout)",
-        add_help=False,
-    )
-    responder_url = os.environ.get("PD_TOOLKIT_RESPONDER_URL", "http://127.0.0.1:8787")
-    for decision, verb in (("approve", "post the brief as a note"), ("reject", "drop the brief")):
-        decide = commands.add_parser(
-            decision,
-            help=f"{verb} (a responder's investigation awaiting approval)",
-            description="Needs PD_TOOLKIT_APPROVAL_TOKEN; the responder's URL is --url or "
-            "PD_TOOLKIT_RESPONDER_URL.",
-        )
-        decide.add_argument("incident", help="incident id or number")
-        decide.add_argument("--url", default=responder_url, help="the responder's URL")
-        if decision == "approve":
-            decide.add_argument(
-                "--yes", action="store_true", help="post without showing the note and asking"
-            )
-            edited = decide.add_mutually_exclusive_group()
-            edited.add_argument("--text", help="post this text instead of the brief")
-            edited.add_argument("--text-file", help="post this file's text instead")
-        decide.set_defaults(run=_decide, decision=decision)
+    # The responder's verbs, listed here; main() hands them to `python -m agents.responder`.
+    for verb, summary in (
+        (
+            "responder",
+            "run the responder with its options (python -m agents.responder ...; "
+            "from the checkout)",
+        ),
+        ("approve", "post the brief as a note (a responder's investigation awaiting approval)"),
+        ("reject", "drop the brief (a responder's investigation awaiting approval)"),
+    ):
+        commands.add_parser(verb, help=summary, add_help=False)
     mcp = commands.add_parser(
         "mcp",
         help="serve the tools over MCP (stdio by default; --http for streamable HTTP)",
@@ -405,8 +321,8 @@ EXTRAS = {
 
 def main(argv: list[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else argv
-    if arguments[:1] == ["responder"]:  # every option is the responder's own
-        return _responder(arguments[1:])
+    if arguments[:1] and arguments[0] in RESPONDER_VERBS:  # every option is the responder's
+        return _responder(arguments[1:] if arguments[0] == "responder" else arguments)
     args = build_parser().parse_args(arguments)
     console = Console()
     try:

@@ -1,4 +1,5 @@
-"""PagerDutyClient: a read-only, retrying, rate-budgeted REST client over ``requests``."""
+"""PagerDutyClient: a read-only, retrying, rate-budgeted REST client over ``requests`` (the
+one transport and the one status->error map), with an opt-in write allow-list of one entry."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar, copy_context
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal, NoReturn
@@ -24,13 +26,14 @@ from pydantic import BaseModel, Field, SecretStr
 from tenacity import (
     RetryCallState,
     Retrying,
-    retry_if_exception_type,
+    retry_if_exception,
     stop_after_attempt,
     stop_before_delay,
 )
 from tenacity.wait import wait_exponential_jitter
 
 from pd_toolkit import __version__
+from pd_toolkit.connection import ConnectionCheck, check_connection
 from pd_toolkit.errors import (
     PagerDutyAuthError,
     PagerDutyBadRequestError,
@@ -66,6 +69,52 @@ RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 _EVENTS_KEY_SHAPE = re.compile(r"^[0-9a-f]{32}$")
 
 
+@dataclass(frozen=True)
+class AllowedWrite:
+    """One request a client may send besides GET, when built to allow it, and what its
+    errors tell the reader."""
+
+    method: str
+    path: str  # "{id}" stands for one object id (letters and digits); the rest is literal
+    action: str  # for messages, with the same "{id}": "post notes on incident {id}"
+    hints: Mapping[int, str]  # what to do after a 400, a 403 or a 5xx
+
+    def object_id(self, method: str, path: str) -> str | None:
+        """The id in ``path`` when ``method path`` is this write, else None."""
+        pattern = re.escape(self.path).replace(re.escape("{id}"), "([A-Za-z0-9]+)")
+        found = re.fullmatch(pattern, path) if method == self.method else None
+        return found.group(1) if found else None
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+WriteName = Literal["incident_note"]
+# The write allow-list: every write the project may send. A client sends one only when built
+# with ``allow_writes`` naming it; anything else but GET is refused before it is sent.
+WRITES: dict[str, AllowedWrite] = {
+    "incident_note": AllowedWrite(
+        method="POST",
+        path="/incidents/{id}/notes",
+        action="post notes on incident {id}",
+        hints={
+            400: "An account-level key must send From: the email of a PagerDuty user (the "
+            "responder's --from-email or PAGERDUTY_FROM_EMAIL); a note holds at most 25,000 "
+            "characters, an incident at most 2,000 notes.",
+            403: "Nothing was posted and the brief stays available; to post it, use a key "
+            "allowed to write incident notes (a full-access REST key, or an OAuth token with "
+            "incidents.write).",
+            500: "PagerDuty is having trouble: look for the note before posting it again.",
+        },
+    ),
+}
+
+
+def _write_of(method: str, path: str, names: Collection[str] = WRITES) -> AllowedWrite | None:
+    """The write of the allow-list (among ``names``) that ``method path`` is, or None."""
+    return next((WRITES[n] for n in names if WRITES[n].object_id(method, path) is not None), None)
+
+
 class RequestEvent(BaseModel):
     """One HTTP attempt, as reported to ``on_request`` hooks (benchmarks, logs)."""
 
@@ -78,38 +127,25 @@ class RequestEvent(BaseModel):
 
 
 class RequestTally(BaseModel):
-    """GETs sent inside one :meth:`PagerDutyClient.count_requests` block (retries included);
-    ``on_count`` (optional) hears each new count, e.g. to report progress."""
+    """Requests sent inside one :meth:`PagerDutyClient.count_requests` block (retries
+    included; GETs, plus the allowed writes of a client that may write: a refused write is
+    never sent, so never counted); ``on_count`` (optional) hears each new count."""
 
     count: int = 0
     on_count: Callable[[int], None] | None = Field(default=None, exclude=True)
 
 
-class ConnectionCheck(BaseModel):
-    """The result of :meth:`PagerDutyClient.verify` ("Test Connection")."""
-
-    ok: bool
-    base_url: str
-    key_kind: Literal["account", "user", "unknown"]
-    credential: Literal["api_key", "oauth_token"] = "api_key"
-    reached: bool = Field(
-        default=True, description="False when PagerDuty could not be reached: the key is untested"
-    )
-    user: str | None = None
-    abilities: list[str] = []
-    read_access: dict[str, bool] = {}
-    # OAuth only: each read scope the tools need -> whether the API answered it (not 403).
-    scopes: dict[str, bool] = {}
-    hints: list[str] = []
-
-
 class _Transient(Exception):
-    """An attempt that may succeed if repeated; ``error`` is raised if it never does."""
+    """An attempt that may succeed if repeated; ``error`` is raised if it never does.
+    ``unprocessed``: PagerDuty said it did nothing (429), so even a write may be repeated."""
 
-    def __init__(self, error: PagerDutyError, retry_after: float | None = None) -> None:
+    def __init__(
+        self, error: PagerDutyError, retry_after: float | None = None, *, unprocessed: bool = False
+    ) -> None:
         super().__init__(str(error))
         self.error = error
         self.retry_after = retry_after
+        self.unprocessed = unprocessed
 
 
 class _RateBudget:
@@ -201,19 +237,6 @@ def _credential(
     return _validated_key(api_key), False
 
 
-# OAuth read scopes the tools use, probed by verify() with the path that needs each.
-OAUTH_READ_SCOPES: dict[str, str] = {
-    "incidents.read": "/incidents",
-    "services.read": "/services",
-    "schedules.read": "/schedules",
-    "users.read": "/users",
-    "escalation_policies.read": "/escalation_policies",
-    "teams.read": "/teams",
-    "oncalls.read": "/oncalls",
-    "change_events.read": "/change_events",
-}
-
-
 def _resource_of(path: str) -> str:
     """'/incidents/Q1/alerts' -> 'incidents/Q1/alerts' (for messages)."""
     return path.strip("/").split("?")[0] or "/"
@@ -254,7 +277,13 @@ def error_body(response: requests.Response) -> tuple[str | None, int | None, lis
 
 
 class PagerDutyClient:
-    """Sync PagerDuty REST API v2 client. Sends GET only; retries 429/5xx; never logs the key.
+    """Sync PagerDuty REST API v2 client. Sends GET only (but see Writes); retries 429/5xx;
+    never logs the key.
+
+    Writes: ``allow_writes`` names entries of the allow-list :data:`WRITES` (today only
+    ``"incident_note"``: ``POST /incidents/{id}/notes``) that this client may send through
+    :meth:`post`; by default none. Every other write (PUT, PATCH, DELETE, any other POST) is
+    refused with PagerDutyReadOnlyError before anything is sent, on every client.
 
     Credentials: ``api_key`` (a REST API key, sent as ``Token token=``) or ``oauth_token`` (an
     OAuth access token, sent as ``Bearer``); exactly one, kept as a ``SecretStr``.
@@ -282,8 +311,16 @@ class PagerDutyClient:
         rate_limit_per_minute: int | None = 960,
         on_request: Callable[[RequestEvent], None] | None = None,
         max_concurrency: int = 5,
+        allow_writes: Collection[WriteName] = (),
     ) -> None:
         self._api_key, self.is_oauth = _credential(api_key, oauth_token)
+        unknown = sorted(set(allow_writes) - set(WRITES))
+        if unknown:
+            raise PagerDutyConfigError(
+                f"Unknown writes in allow_writes: {', '.join(map(repr, unknown))}",
+                hint=f"The writes a client may allow are: {', '.join(map(repr, WRITES))}.",
+            )
+        self.allowed_writes: frozenset[WriteName] = frozenset(allow_writes)
         self.base_url = _validated_base_url(region, base_url)
         self.timeout = timeout if isinstance(timeout, tuple) else (timeout, timeout)
         if max_retries < 0:
@@ -296,7 +333,7 @@ class PagerDutyClient:
         self.max_concurrency = max_concurrency
         self.rate_budget = _RateBudget(rate_limit_per_minute) if rate_limit_per_minute else None
         self.on_request = on_request
-        self.request_count = 0
+        self.request_count = 0  # requests sent, retries included (see RequestTally)
         self._count_lock = threading.Lock()
         self._tallies: ContextVar[tuple[RequestTally, ...]] = ContextVar(
             f"pd_toolkit_tallies_{id(self)}", default=()
@@ -362,7 +399,10 @@ class PagerDutyClient:
 
     def __repr__(self) -> str:
         which = "oauth_token" if self.is_oauth else "api_key"
-        return f"PagerDutyClient(base_url={self.base_url!r}, {which}=SecretStr('**********'))"
+        writes = f", allow_writes={sorted(self.allowed_writes)!r}" if self.allowed_writes else ""
+        return (
+            f"PagerDutyClient(base_url={self.base_url!r}, {which}=SecretStr('**********'){writes})"
+        )
 
     def close(self) -> None:
         self.session.close()
@@ -377,7 +417,7 @@ class PagerDutyClient:
     def count_requests(
         self, on_count: Callable[[int], None] | None = None
     ) -> Iterator[RequestTally]:
-        """Count the GETs sent by this context (this thread, or this LangGraph node) inside
+        """Count the requests sent by this context (this thread, or this LangGraph node) inside
         the block; unlike ``request_count``, other threads' requests are not included.
         ``on_count(n)`` is called (from the sending thread) after each new request."""
         tally = RequestTally(on_count=on_count)
@@ -398,13 +438,52 @@ class PagerDutyClient:
         with ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(items))) as pool:
             return [pool.submit(copy_context().run, function, item) for item in items]
 
-    # -- read-only guard -------------------------------------------------------------------
+    # -- writes: the allow-list ------------------------------------------------------------
+
+    def with_writes(self, *writes: WriteName) -> PagerDutyClient:
+        """A client like this one (the same credential, host, timeouts, retry policy and
+        ``on_request`` hook, and this client's rate budget itself: one per-minute budget for
+        both) that may also send ``writes``. This client stays as it was; the new one has a
+        session of its own: close it when done."""
+        api_key, oauth_token = (None, self._api_key) if self.is_oauth else (self._api_key, None)
+        other = type(self)(
+            api_key,
+            oauth_token=oauth_token,
+            base_url=self.base_url,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            max_retry_wait=self.max_retry_wait,
+            retry_deadline=self.retry_deadline,
+            rate_limit_per_minute=None,
+            on_request=self.on_request,
+            max_concurrency=self.max_concurrency,
+            allow_writes=[*self.allowed_writes, *writes],
+        )
+        other.rate_budget = self.rate_budget
+        return other
 
     def _refuse_write(self, method: str, path: str) -> NoReturn:
-        raise PagerDutyReadOnlyError(f"Refused to send {method} {_resource_of(path)}")
+        allowed = ", ".join(sorted(str(WRITES[name]) for name in self.allowed_writes))
+        raise PagerDutyReadOnlyError(
+            f"Refused to send {method} {_resource_of(path)}",
+            hint=f"This client sends GET and only these writes: {allowed}. Nothing was sent."
+            if allowed
+            else None,
+        )
 
-    def post(self, path: str, *args: Any, **kwargs: Any) -> NoReturn:
-        self._refuse_write("POST", path)
+    def post(
+        self, path: str, json: Any = None, *, headers: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        """Send one write of this client's allow-list (``allow_writes``); the JSON answer.
+        Anything else raises PagerDutyReadOnlyError, and nothing is sent.
+
+        A 429 is waited out and repeated (PagerDuty did nothing); a 5xx, a timeout or a lost
+        answer is not (the write may have happened): the caller decides, e.g. by looking for
+        what it wrote before writing again.
+        """
+        if _write_of("POST", path, self.allowed_writes) is None:
+            self._refuse_write("POST", path)
+        return self._send("POST", path, json=json, headers=headers)
 
     def put(self, path: str, *args: Any, **kwargs: Any) -> NoReturn:
         self._refuse_write("PUT", path)
@@ -415,24 +494,46 @@ class PagerDutyClient:
     def delete(self, path: str, *args: Any, **kwargs: Any) -> NoReturn:
         self._refuse_write("DELETE", path)
 
-    # -- GET -------------------------------------------------------------------------------
+    # -- the transport ---------------------------------------------------------------------
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """One GET (with retries); the parsed JSON body."""
+        return self._send("GET", path, params=params)
+
+    def _send(
+        self,
+        method: Literal["GET", "POST"],
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """One request, retried: a GET on any transient failure, a write only on 429."""
         if not path.startswith("/") or "://" in path:
             raise PagerDutyConfigError(
                 f"Path {path!r} must be relative to the API host, e.g. '/incidents'"
             )
+        repeatable = method == "GET"
         retrying = Retrying(
             stop=stop_after_attempt(self.max_retries + 1) | stop_before_delay(self.retry_deadline),
-            retry=retry_if_exception_type(_Transient),
+            retry=retry_if_exception(
+                lambda exc: isinstance(exc, _Transient) and (repeatable or exc.unprocessed)
+            ),
             wait=self._wait,
             reraise=True,
         )
         try:
             for attempt in retrying:
                 with attempt:
-                    return self._attempt(path, params, attempt.retry_state.attempt_number)
+                    return self._attempt(
+                        method,
+                        path,
+                        params=params,
+                        json=json,
+                        headers=headers,
+                        attempt=attempt.retry_state.attempt_number,
+                    )
         except _Transient as transient:
             raise transient.error from None
         raise AssertionError("unreachable")  # pragma: no cover - Retrying always yields
@@ -443,7 +544,16 @@ class PagerDutyClient:
             return min(failure.retry_after, self.max_retry_wait)
         return self._backoff(state)
 
-    def _attempt(self, path: str, params: Mapping[str, Any] | None, attempt: int) -> dict:
+    def _attempt(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        headers: Mapping[str, str] | None,
+        attempt: int,
+    ) -> dict:
         if self.rate_budget:
             self.rate_budget.acquire()
         tallies = self._tallies.get()
@@ -459,17 +569,24 @@ class PagerDutyClient:
         started = time.monotonic()
         status: int | None = None
         error: str | None = None
+        asked = f"{method} {_resource_of(path)}"
         try:
-            response = self.session.get(
-                self.base_url + path, params=params, timeout=self.timeout, allow_redirects=False
+            response = self.session.request(
+                method,
+                self.base_url + path,
+                params=params,
+                json=json,
+                headers=headers,
+                timeout=self.timeout,
+                allow_redirects=False,
             )
             status = response.status_code
-            return self._parse(response, path)
+            return self._parse(response, method, path)
         except requests.Timeout as exc:
             error = "timeout"
             raise _Transient(
                 PagerDutyConnectionError(
-                    f"PagerDuty did not answer GET {_resource_of(path)} within "
+                    f"PagerDuty did not answer {asked} within "
                     f"{self.timeout[1]:g} s (after {attempt} attempts)"
                 )
             ) from exc
@@ -480,7 +597,7 @@ class PagerDutyClient:
             error = type(exc).__name__
             raise _Transient(
                 PagerDutyConnectionError(
-                    f"PagerDuty's answer to GET {_resource_of(path)} was cut off or garbled "
+                    f"PagerDuty's answer to {asked} was cut off or garbled "
                     f"({type(exc).__name__}, after {attempt} attempts)",
                     hint="A proxy or a network problem may be in the way; try again shortly.",
                 )
@@ -489,8 +606,8 @@ class PagerDutyClient:
             error = type(exc).__name__
             raise _Transient(
                 PagerDutyConnectionError(
-                    f"Could not reach PagerDuty at {self.base_url} for GET "
-                    f"{_resource_of(path)} ({type(exc).__name__}, after {attempt} attempts)"
+                    f"Could not reach PagerDuty at {self.base_url} for {asked} "
+                    f"({type(exc).__name__}, after {attempt} attempts)"
                 )
             ) from exc
         except (_Transient, PagerDutyError) as exc:
@@ -498,8 +615,10 @@ class PagerDutyClient:
             raise
         finally:
             elapsed = time.monotonic() - started
-            logger.debug(
-                "GET %s params=%s -> %s in %.3fs (attempt %d)",
+            logger.log(
+                logging.DEBUG if method == "GET" else logging.INFO,
+                "%s %s params=%s -> %s in %.3fs (attempt %d)",
+                method,
                 path,
                 dict(params or {}),
                 status if status is not None else error,
@@ -509,7 +628,7 @@ class PagerDutyClient:
             if self.on_request:
                 self.on_request(
                     RequestEvent(
-                        method="GET",
+                        method=method,
                         path=path,
                         status=status,
                         elapsed=elapsed,
@@ -518,16 +637,16 @@ class PagerDutyClient:
                     )
                 )
 
-    def _parse(self, response: requests.Response, path: str) -> dict[str, Any]:
+    def _parse(self, response: requests.Response, method: str, path: str) -> dict[str, Any]:
         if response.status_code >= 400:
-            self._raise_for(response, path)
+            self._raise_for(response, method, path)
         try:
             body = response.json()
         except ValueError as exc:
             raise _Transient(
                 PagerDutyConnectionError(
-                    f"PagerDuty answered GET {_resource_of(path)} with a body that is not JSON "
-                    f"(HTTP {response.status_code}, "
+                    f"PagerDuty answered {method} {_resource_of(path)} with a body that is not "
+                    f"JSON (HTTP {response.status_code}, "
                     f"{response.headers.get('Content-Type', 'no content type')})",
                     hint="A proxy or an outage may be in the way; try again shortly, and check "
                     "the base URL.",
@@ -535,15 +654,20 @@ class PagerDutyClient:
             ) from exc
         if not isinstance(body, dict):
             raise PagerDutyConnectionError(
-                f"PagerDuty answered GET {_resource_of(path)} with unexpected JSON "
+                f"PagerDuty answered {method} {_resource_of(path)} with unexpected JSON "
                 f"({type(body).__name__} instead of an object)"
             )
         return body
 
-    def _raise_for(self, response: requests.Response, path: str) -> NoReturn:
+    def _raise_for(self, response: requests.Response, method: str, path: str) -> NoReturn:
+        """The one status -> error map, for reads and for the allow-listed writes (whose 403,
+        400 and 5xx say what a write needs)."""
         status = response.status_code
         message, code, errors = error_body(response)
         resource = _resource_of(path)
+        asked = f"{method} {resource}"
+        write = _write_of(method, path)
+        action = write.action.format(id=write.object_id(method, path)) if write else None
         details = {"status": status, "code": code, "errors": errors}
         if status == 401:
             hint = None
@@ -563,11 +687,18 @@ class PagerDutyClient:
             raise PagerDutyAuthError(
                 "PagerDuty refused the API key (HTTP 401)", hint=hint, **details
             )
+        credential = "OAuth token" if self.is_oauth else "API key"
+        if status == 403 and write:
+            raise PagerDutyForbiddenError(
+                f"The {credential} cannot {action} (HTTP 403): it is read-only or lacks write "
+                "access",
+                hint=write.hints[403],
+                **details,
+            )
         if status == 403:
             area = resource.split("/")[0]
             raise PagerDutyForbiddenError(
-                f"The {'OAuth token' if self.is_oauth else 'API key'} lacks read access to "
-                f"{resource} (HTTP 403)",
+                f"The {credential} lacks read access to {resource} (HTTP 403)",
                 hint=(
                     "The OAuth token's scopes do not allow this read: install the app with "
                     f"the read scope for {area} (e.g. {area}.read)."
@@ -585,24 +716,36 @@ class PagerDutyClient:
         if status == 429:
             raise _Transient(
                 PagerDutyRateLimitError(
-                    f"PagerDuty rate-limited GET {resource} (HTTP 429) and retries ran out",
-                    **details,
+                    f"PagerDuty rate-limited {asked} (HTTP 429) and retries ran out", **details
                 ),
                 retry_after=_retry_after_seconds(response),
+                unprocessed=True,
             )
-        if status in RETRYABLE_STATUSES:
+        if status in RETRYABLE_STATUSES or (write and status >= 500):
             raise _Transient(
                 PagerDutyServerError(
-                    f"PagerDuty answered GET {resource} with HTTP {status} and retries ran out",
+                    f"PagerDuty answered {asked} with HTTP {status}"
+                    + (
+                        " (not repeated: the write may have happened)"
+                        if write
+                        else " and retries ran out"
+                    ),
+                    hint=write.hints[500] if write else None,
                     **details,
                 )
             )
+        if status == 400 and write:
+            raise PagerDutyBadRequestError(
+                f"PagerDuty refused to {action} (HTTP 400): {message or 'invalid input'}",
+                hint=write.hints[400],
+                **details,
+            )
         if status == 400:
             raise PagerDutyBadRequestError(
-                f"PagerDuty rejected GET {resource}: {message or 'invalid input'}", **details
+                f"PagerDuty rejected {asked}: {message or 'invalid input'}", **details
             )
         raise PagerDutyError(
-            f"PagerDuty answered GET {resource} with HTTP {status}: {message or 'no message'}",
+            f"PagerDuty answered {asked} with HTTP {status}: {message or 'no message'}",
             **details,
         )
 
@@ -696,65 +839,6 @@ class PagerDutyClient:
     # -- "Test Connection" -----------------------------------------------------------------
 
     def verify(self) -> ConnectionCheck:
-        """Check the key like PagerDuty's "Test Connection": who it is and what it can read.
-        For an OAuth token, also which read scopes the API accepts (``scopes``)."""
-        check = ConnectionCheck(
-            ok=False,
-            base_url=self.base_url,
-            key_kind="unknown",
-            credential="oauth_token" if self.is_oauth else "api_key",
-        )
-        try:
-            check.abilities = list(self.get("/abilities").get("abilities") or [])
-        except PagerDutyConnectionError as exc:
-            check.reached = False
-            check.hints.append(str(exc))
-            return check
-        except PagerDutyError as exc:
-            check.hints.append(str(exc))
-            return check
-        try:
-            me = self.get("/users/me").get("user") or {}
-            check.key_kind = "user"
-            check.user = f"{me.get('name')} <{me.get('email')}> ({me.get('id')})"
-        except (PagerDutyBadRequestError, PagerDutyForbiddenError, PagerDutyNotFoundError):
-            check.key_kind = "account"
-        for area in ("incidents", "services", "schedules", "users"):
-            try:
-                self.get(f"/{area}", {"limit": 1})
-                check.read_access[area] = True
-            except PagerDutyError as exc:
-                check.read_access[area] = False
-                check.hints.append(f"{area}: {exc}")
-        check.ok = check.read_access["incidents"] and check.read_access["services"]
-        if self.is_oauth:
-            self._probe_scopes(check)
-        elif check.key_kind == "account":
-            check.hints.append(
-                "General Access (account) key: sees the whole account; /users/me is not "
-                "available to it, which is expected."
-            )
-        return check
-
-    def _probe_scopes(self, check: ConnectionCheck) -> None:
-        """Which read scopes an OAuth token has, as far as the API tells (403 = not granted)."""
-        for scope, path in OAUTH_READ_SCOPES.items():
-            area = path.strip("/")
-            if area in check.read_access:
-                check.scopes[scope] = check.read_access[area]
-                continue
-            try:
-                self.get(path, {"limit": 1})
-                check.scopes[scope] = True
-            except PagerDutyForbiddenError:
-                check.scopes[scope] = False
-            except PagerDutyError as exc:
-                check.hints.append(f"{scope}: could not tell ({exc.message})")
-        granted = [scope for scope, ok in check.scopes.items() if ok]
-        refused = [scope for scope, ok in check.scopes.items() if not ok]
-        kind = f"user-level (acts as {check.user})" if check.user else "app-level (scoped)"
-        check.hints.append(
-            f"OAuth access token, {kind}: the API accepts {', '.join(granted) or 'no read scope'}"
-            + (f"; refuses {', '.join(refused)} (HTTP 403)" if refused else "")
-            + ". Scopes are fixed when the app is authorized; re-authorize to change them."
-        )
+        """PagerDuty's "Test Connection" for this client's credential: who it is and what it
+        can read (:func:`pd_toolkit.connection.check_connection`)."""
+        return check_connection(self)

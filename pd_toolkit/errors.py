@@ -74,7 +74,8 @@ class PagerDutyRateLimitError(PagerDutyError):
 
 
 class PagerDutyReadOnlyError(PagerDutyError):
-    """A write was attempted; this toolkit never writes."""
+    """A write was attempted that the client's write allow-list does not hold (by default it
+    holds none); nothing was sent."""
 
     default_hint = "pd_toolkit is read-only: it sends GET requests only. Nothing was sent."
 

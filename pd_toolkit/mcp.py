@@ -31,7 +31,6 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from mcp import types
 from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend, RequireAuthMiddleware
 from mcp.server.auth.provider import AccessToken
-from mcp.server.fastmcp.server import StreamableHTTPASGIApp
 from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
@@ -41,6 +40,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from pd_toolkit import __version__
 from pd_toolkit.errors import PagerDutyConfigError
@@ -198,6 +198,18 @@ def check_binding(host: str, token: str | None) -> None:
         )
 
 
+class _SessionEndpoint:
+    """The SDK's public entry point, ``StreamableHTTPSessionManager.handle_request``, as an
+    ASGI endpoint object (Starlette routes an object to ASGI as is, whereas a function or
+    bound method would be wrapped as a request handler)."""
+
+    def __init__(self, manager: StreamableHTTPSessionManager) -> None:
+        self.manager = manager
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.manager.handle_request(scope, receive, send)
+
+
 def http_app(toolkit: PagerDutyToolkit, *, host: str, token: str | None) -> Starlette:
     """The streamable HTTP app at ``/mcp``. With a token, every request needs
     ``Authorization: Bearer <token>`` (else 401). Refuses a non-loopback ``host`` without one."""
@@ -211,7 +223,7 @@ def http_app(toolkit: PagerDutyToolkit, *, host: str, token: str | None) -> Star
         else None
     )
     manager = StreamableHTTPSessionManager(app=build_server(toolkit), security_settings=security)
-    endpoint: Any = StreamableHTTPASGIApp(manager)
+    endpoint: Any = _SessionEndpoint(manager)
     middleware = []
     if token:
         middleware = [

@@ -105,6 +105,127 @@ def test_writes_are_refused_without_sending(fresh_sandbox: Any) -> None:
     assert client.request_count == 0
 
 
+def note_client(sb: Any, **kwargs: Any) -> PagerDutyClient:
+    """A client of the sandbox's write key that may post incident notes."""
+    return make_client(sb, api_key=sb.write_api_key, allow_writes=["incident_note"], **kwargs)
+
+
+def posts(sb: Any) -> list[Any]:
+    return [record for record in sb.request_log if record.method != "GET"]
+
+
+def test_a_default_client_refuses_the_note_post_without_sending(fresh_sandbox: Any) -> None:
+    incident = fresh_sandbox.account.incidents[0]["id"]
+    client = make_client(fresh_sandbox, api_key=fresh_sandbox.write_api_key)
+    assert client.allowed_writes == frozenset()
+    with pytest.raises(PagerDutyReadOnlyError, match="read-only"):
+        client.post(f"/incidents/{incident}/notes", {"note": {"content": "x"}})
+    assert fresh_sandbox.request_log == [] and client.request_count == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("put", "/incidents/{id}/notes"),
+        ("patch", "/incidents/{id}/notes"),
+        ("delete", "/incidents/{id}/notes"),
+        ("post", "/incidents/{id}/notes/extra"),
+        ("post", "/incidents/{id}/notes/"),
+        ("post", "/incidents/{id}/notes?x=1"),
+        ("post", "/incidents"),
+        ("post", "/incidents/{id}/status"),
+        ("post", "/incidents/{id}/../{id}/notes"),
+        ("post", "/incidents//notes"),
+        ("post", "https://evil.example/incidents/{id}/notes"),
+    ],
+)
+def test_a_notes_client_refuses_every_other_write_without_sending(
+    fresh_sandbox: Any, method: str, path: str
+) -> None:
+    client = note_client(fresh_sandbox)
+    incident = fresh_sandbox.account.incidents[0]["id"]
+    with pytest.raises(PagerDutyReadOnlyError, match="Refused to send") as caught:
+        getattr(client, method)(path.format(id=incident), {"note": {"content": "x"}})
+    assert "POST /incidents/{id}/notes" in caught.value.hint
+    assert fresh_sandbox.request_log == [] and client.request_count == 0
+
+
+def test_a_notes_client_posts_a_note_and_counts_it(fresh_sandbox: Any) -> None:
+    incident = fresh_sandbox.account.incidents[0]["id"]
+    client = note_client(fresh_sandbox)
+    answer = client.post(
+        f"/incidents/{incident}/notes",
+        {"note": {"content": "Rolled back."}},
+        headers={"From": "alice.nguyen@example.com"},
+    )
+    assert answer["note"]["content"] == "Rolled back."
+    [post] = posts(fresh_sandbox)
+    assert (post.path, post.status) == (f"/incidents/{incident}/notes", 200)
+    assert client.request_count == 1
+
+
+def test_allow_writes_knows_only_the_allow_list() -> None:
+    with pytest.raises(PagerDutyConfigError, match="Unknown writes in allow_writes"):
+        PagerDutyClient(api_key="k" * 20, allow_writes=["incident_update"])  # type: ignore[list-item]
+
+
+def test_with_writes_derives_a_writing_client_and_leaves_this_one_read_only(
+    fresh_sandbox: Any,
+) -> None:
+    client = make_client(fresh_sandbox, api_key=fresh_sandbox.write_api_key, timeout=7.0)
+    writer = client.with_writes("incident_note")
+    assert writer.allowed_writes == {"incident_note"} and client.allowed_writes == frozenset()
+    assert writer.rate_budget is client.rate_budget  # one per-minute budget for the key
+    assert (writer.base_url, writer.timeout, writer.max_retries) == (
+        client.base_url,
+        client.timeout,
+        client.max_retries,
+    )
+    assert "allow_writes=['incident_note']" in repr(writer)
+    assert fresh_sandbox.write_api_key not in repr(writer)
+    incident = fresh_sandbox.account.incidents[0]["id"]
+    with pytest.raises(PagerDutyReadOnlyError):
+        client.post(f"/incidents/{incident}/notes", {"note": {"content": "x"}})
+    headers = {"From": "alice.nguyen@example.com"}
+    writer.post(f"/incidents/{incident}/notes", {"note": {"content": "x"}}, headers=headers)
+    assert [record.key_kind for record in fresh_sandbox.request_log] == ["writer"]
+
+
+def test_a_429_on_the_note_post_is_waited_out_and_repeated(
+    fresh_sandbox: Any, waits: list[float]
+) -> None:
+    """PagerDuty did nothing with a 429: the client repeats the post after Retry-After."""
+    incident = fresh_sandbox.account.incidents[0]["id"]
+    fresh_sandbox.inject(Fault(kind="status", status=429, retry_after=2, method="POST"))
+    client = note_client(fresh_sandbox)
+    headers = {"From": "alice.nguyen@example.com"}
+    client.post(f"/incidents/{incident}/notes", {"note": {"content": "x"}}, headers=headers)
+    assert [record.status for record in posts(fresh_sandbox)] == [429, 200]
+    assert waits == [2.0] and client.request_count == 2
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "wording"),
+    [
+        (Fault(kind="status", status=503, method="POST"), PagerDutyServerError, "not repeated"),
+        (Fault(kind="lost", method="POST"), PagerDutyConnectionError, "Could not reach"),
+        (Fault(kind="not_json", method="POST"), PagerDutyConnectionError, "not JSON"),
+    ],
+)
+def test_a_note_post_that_may_have_happened_is_not_repeated(
+    fresh_sandbox: Any, waits: list[float], fault: Fault, error: type, wording: str
+) -> None:
+    """After a 5xx or a lost answer the note may exist: the caller looks before posting
+    again, so the transport sends the post once (a GET would be retried 3 times)."""
+    incident = fresh_sandbox.account.incidents[0]["id"]
+    fresh_sandbox.inject(fault)
+    client = note_client(fresh_sandbox)
+    headers = {"From": "alice.nguyen@example.com"}
+    with pytest.raises(error, match=wording):
+        client.post(f"/incidents/{incident}/notes", {"note": {"content": "x"}}, headers=headers)
+    assert client.request_count == 1 and waits == []  # one attempt, no wait for another
+
+
 # -- retries -----------------------------------------------------------------------------------
 
 

@@ -26,10 +26,10 @@ from responder_helpers import decide, notes_of, responder_on, signed_post, statu
 
 from agents.brief import MARKDOWN, inert_name, untrusted
 from agents.investigate import build_graph
+from agents.responder.notes import IncidentNoteWriter, note_marker
 from agents.synthesis import check_citations, inert_markdown
 from pd_toolkit import PagerDutyClient, PagerDutyToolkit, phrases
 from pd_toolkit.models import Ref
-from pd_toolkit.notes import IncidentNoteWriter, note_marker
 from pd_toolkit.phrases import clean_name, inert_text, quote_untrusted
 from pd_toolkit.sandbox import Sandbox
 from pd_toolkit.sandbox.hostile import HOSTILE_ID, HOSTILE_NAME
@@ -301,7 +301,9 @@ def test_a_steered_model_answer_renders_inert_and_cannot_forge_the_note_marker(
     html = assert_inert_html(brief)
     assert f"[incident {HOSTILE_ID}]" in html  # cited, never a link
 
-    client = PagerDutyClient(api_key=renamed.write_api_key, base_url=renamed.base_url)
+    client = PagerDutyClient(
+        api_key=renamed.write_api_key, base_url=renamed.base_url, allow_writes=["incident_note"]
+    )
     writer = IncidentNoteWriter(client, from_email="alice.nguyen@example.com")
     posted = writer.post_once(HOSTILE_ID, brief, approval_id="a1b2c3d4", rest="http://r/x")
     note = next(n for n in renamed.account.notes[HOSTILE_ID] if n["id"] == posted.note_id)

@@ -1,6 +1,7 @@
 """IncidentNoteWriter on the sandbox: the marker is the writer's own, tied to the approval and
 the only one in a note; an answer lost after the note was created is found, not repeated; a
-long brief is cut to PagerDuty's note limit with a pointer to the rest."""
+long brief is cut to PagerDuty's note limit with a pointer to the rest; the writer posts only
+through a client allowed to, and a refused note is that client's error."""
 
 from __future__ import annotations
 
@@ -8,9 +9,17 @@ import re
 
 import pytest
 
+from agents.responder.notes import FORGED_MARKER, IncidentNoteWriter, note_marker
 from pd_toolkit import PagerDutyClient
-from pd_toolkit.errors import PagerDutyConfigError
-from pd_toolkit.notes import FORGED_MARKER, IncidentNoteWriter, note_marker
+from pd_toolkit.errors import (
+    PagerDutyAuthError,
+    PagerDutyBadRequestError,
+    PagerDutyConfigError,
+    PagerDutyError,
+    PagerDutyForbiddenError,
+    PagerDutyNotFoundError,
+    PagerDutyServerError,
+)
 from pd_toolkit.sandbox import Fault, Sandbox
 
 pytestmark = pytest.mark.sandbox
@@ -25,7 +34,9 @@ def incident(fresh_sandbox: Sandbox) -> str:
 
 
 def writer_for(sb: Sandbox) -> IncidentNoteWriter:
-    client = PagerDutyClient(api_key=sb.write_api_key, base_url=sb.base_url)
+    client = PagerDutyClient(
+        api_key=sb.write_api_key, base_url=sb.base_url, allow_writes=["incident_note"]
+    )
     return IncidentNoteWriter(client, from_email=FROM_EMAIL, backoff=0)
 
 
@@ -122,3 +133,48 @@ def test_an_approval_id_must_be_one_short_token(
     with pytest.raises(PagerDutyConfigError, match="not an approval id"):
         writer_for(fresh_sandbox).post_once(incident, "x", approval_id=approval_id, rest="/x")
     assert notes(fresh_sandbox, incident) == []
+
+
+def test_the_writer_needs_a_client_allowed_to_post_notes(fresh_sandbox: Sandbox) -> None:
+    reader = PagerDutyClient(api_key=fresh_sandbox.write_api_key, base_url=fresh_sandbox.base_url)
+    with pytest.raises(PagerDutyConfigError, match="may not post incident notes"):
+        IncidentNoteWriter(reader, from_email=FROM_EMAIL)
+    assert fresh_sandbox.request_log == []
+
+
+@pytest.mark.parametrize(
+    ("key", "sender", "fault", "error", "wording"),
+    [
+        # The client's one error map, with the wording of a write.
+        ("api_key", FROM_EMAIL, None, PagerDutyForbiddenError, "cannot post notes on incident"),
+        ("write_api_key", None, None, PagerDutyBadRequestError, "must send From"),
+        ("write_api_key", FROM_EMAIL, 401, PagerDutyAuthError, "refused the API key"),
+        ("write_api_key", FROM_EMAIL, 404, PagerDutyNotFoundError, "No such PagerDuty resource"),
+        ("write_api_key", FROM_EMAIL, 503, PagerDutyServerError, "look for the note"),
+    ],
+)
+def test_a_refused_note_is_the_clients_error_with_the_write_wording(
+    fresh_sandbox: Sandbox,
+    incident: str,
+    key: str,
+    sender: str | None,
+    fault: int | None,
+    error: type[PagerDutyError],
+    wording: str,
+) -> None:
+    if fault is not None:
+        fresh_sandbox.inject(Fault(kind="status", status=fault, method="POST", times=None))
+    client = PagerDutyClient(
+        api_key=getattr(fresh_sandbox, key),
+        base_url=fresh_sandbox.base_url,
+        allow_writes=["incident_note"],
+    )
+    writer = IncidentNoteWriter(client, from_email=sender, max_attempts=2, backoff=0)
+    with pytest.raises(error, match=wording) as caught:
+        writer.post_once(incident, "The brief.", approval_id="e1", rest="/x")
+    assert caught.value.status == (fault or {"api_key": 403}.get(key, 400))
+    posts = [r for r in fresh_sandbox.request_log if r.method == "POST"]
+    assert len(posts) == (2 if fault == 503 else 1)  # the writer's retries only, after a 5xx
+    assert notes(fresh_sandbox, incident) == []
+    for secret in (fresh_sandbox.api_key, fresh_sandbox.write_api_key):
+        assert secret not in str(caught.value) and secret not in repr(caught.value)

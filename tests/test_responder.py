@@ -26,11 +26,11 @@ from responder_helpers import (
 )
 
 from agents.responder.app import MAX_BODY
+from agents.responder.decide import main as decide_main
+from agents.responder.notes import NOTE_LIMIT, IncidentNoteWriter, fit_note, note_marker
 from agents.responder.webhooks import signature_ok
 from pd_toolkit import PagerDutyClient
-from pd_toolkit.cli import main as cli_main
-from pd_toolkit.errors import PagerDutyForbiddenError
-from pd_toolkit.notes import NOTE_LIMIT, IncidentNoteWriter, fit_note, note_marker
+from pd_toolkit.errors import PagerDutyForbiddenError, PagerDutyReadOnlyError
 from pd_toolkit.sandbox import Fault, Sandbox
 from pd_toolkit.sandbox.webhooks import signature
 
@@ -204,9 +204,10 @@ def test_cli_approve_and_reject(
             ready_brief(fresh_sandbox, running.url),
         )
         number = investigations(running.url)[second]["incident_number"]
-        assert cli_main(["approve", first, "--url", running.url, "--text", "Edited.", "--yes"]) == 0
-        assert cli_main(["reject", f"#{number}", "--url", running.url]) == 0
-        assert cli_main(["reject", first, "--url", running.url]) == 1  # already posted
+        approve = ["approve", first, "--url", running.url, "--text", "Edited.", "--yes"]
+        assert decide_main(approve) == 0
+        assert decide_main(["reject", f"#{number}", "--url", running.url]) == 0
+        assert decide_main(["reject", first, "--url", running.url]) == 1  # already posted
         out = capsys.readouterr().out
         assert f"incident {first}: posted" in out and f"incident {second}: rejected" in out
         assert "not awaiting approval" in out
@@ -229,14 +230,14 @@ def test_writer_is_idempotent_by_marker(fresh_sandbox: Sandbox) -> None:
     """A post whose answer was lost (crash, timeout) is found by its marker, not repeated."""
     incident = fresh_sandbox.trigger_incident("ledger", "ledger_recon_failed")
     client = PagerDutyClient(api_key=fresh_sandbox.write_api_key, base_url=fresh_sandbox.base_url)
-    writer = IncidentNoteWriter(client, from_email=FROM_EMAIL)
+    writer = IncidentNoteWriter(client.with_writes("incident_note"), from_email=FROM_EMAIL)
     first = writer.post_once(incident["id"], "The brief.", approval_id="abc123", rest="/x")
     again = writer.post_once(incident["id"], "The brief.", approval_id="abc123", rest="/x")
     assert (first.already_posted, again.already_posted) == (False, True)
     assert first.note_id == again.note_id
     assert len(notes_of(fresh_sandbox, incident["id"])) == 1
-    with pytest.raises(Exception, match="read-only"):
-        client.post(f"/incidents/{incident['id']}/notes")  # the client stays GET-only
+    with pytest.raises(PagerDutyReadOnlyError, match="read-only"):
+        client.post(f"/incidents/{incident['id']}/notes")  # the given client stays GET-only
 
 
 def test_long_brief_is_cut_with_a_pointer() -> None:
@@ -273,7 +274,11 @@ def test_read_only_key_gets_a_clear_error_and_the_brief_stays(fresh_sandbox: San
 
 def test_writer_read_only_error_names_the_fix(fresh_sandbox: Sandbox) -> None:
     incident = fresh_sandbox.trigger_incident("ledger", "ledger_recon_failed")
-    client = PagerDutyClient(api_key=fresh_sandbox.api_key, base_url=fresh_sandbox.base_url)
+    client = PagerDutyClient(
+        api_key=fresh_sandbox.api_key,
+        base_url=fresh_sandbox.base_url,
+        allow_writes=["incident_note"],
+    )
     writer = IncidentNoteWriter(client, from_email=FROM_EMAIL)
     with pytest.raises(PagerDutyForbiddenError) as raised:
         writer.post_once(incident["id"], "x", approval_id="m", rest="r")

@@ -29,6 +29,7 @@ from responder_helpers import (
 )
 
 from agents.responder.__main__ import main as responder_main
+from agents.responder.decide import main as decide_main
 from agents.responder.webhooks import signature_ok
 from pd_toolkit.cli import main as cli_main
 from pd_toolkit.sandbox import Fault, Sandbox
@@ -360,19 +361,33 @@ def test_approve_shows_the_note_and_asks(
         incident_id = ready_brief(fresh_sandbox, running.url)
         brief = investigations(running.url)[incident_id]["brief"]
         monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
-        assert cli_main(["approve", incident_id, "--url", running.url]) == 1
+        assert decide_main(["approve", incident_id, "--url", running.url]) == 1
         out = capsys.readouterr().out
         assert brief.splitlines()[0] in out and "Post this note?" in out
         assert status_of(running.url, incident_id) == "awaiting_approval"
         monkeypatch.setattr("sys.stdin", io.StringIO(""))  # no answer at all
-        assert cli_main(["approve", incident_id, "--url", running.url]) == 1
+        assert decide_main(["approve", incident_id, "--url", running.url]) == 1
         assert "--yes" in capsys.readouterr().out
         monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
-        assert cli_main(["approve", incident_id, "--url", running.url, "--text", "Edit."]) == 0
+        assert decide_main(["approve", incident_id, "--url", running.url, "--text", "Edit."]) == 0
         out = capsys.readouterr().out
         assert "Edit." in out and f"incident {incident_id}: posted" in out
-        assert cli_main(["approve", incident_id, "--url", running.url, "--text-file", "no.md"]) == 2
+        edited = ["approve", incident_id, "--url", running.url, "--text-file", "no.md"]
+        assert decide_main(edited) == 2
         assert "cannot read no.md" in capsys.readouterr().out
+
+
+def test_pd_toolkit_approve_and_reject_run_the_responders_verbs(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture
+) -> None:
+    """`pd-toolkit approve|reject` hand every option to `python -m agents.responder` (the
+    library never imports the responder), which answers with the verbs' own help and errors."""
+    assert cli_main(["approve", "--help"]) == 0
+    out = capfd.readouterr().out
+    assert "--text-file" in out and "--yes" in out and "PD_TOOLKIT_APPROVAL_TOKEN" in out
+    monkeypatch.delenv("PD_TOOLKIT_APPROVAL_TOKEN", raising=False)
+    assert cli_main(["reject", "Q1", "--url", "http://127.0.0.1:9"]) == 2
+    assert "PD_TOOLKIT_APPROVAL_TOKEN is not set" in capfd.readouterr().out
 
 
 def test_pd_toolkit_responder_passes_its_options_through(capfd: pytest.CaptureFixture) -> None:

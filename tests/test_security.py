@@ -5,11 +5,14 @@
   state, or any recorded cassette.
 - Every request any code path sends (all tools, error paths, retries, ``verify()``, the
   investigation graph) is a body-less GET, checked at the transport adapter, which also sees
-  every request the client counted and the sandbox received (so nothing bypasses it).
+  every request the client counted and the sandbox received (so nothing bypasses it). The one
+  exception, the responder's approved note, is a POST to exactly ``/incidents/{id}/notes`` on a
+  client built to allow it, through that client's own session and headers (no side channel).
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import logging
 import os
@@ -35,6 +38,7 @@ if str(ROOT) not in sys.path:  # agents/ is run from the checkout, not installed
     sys.path.insert(0, str(ROOT))
 
 from agents.investigate import build_graph
+from agents.responder.notes import IncidentNoteWriter
 
 pytestmark = pytest.mark.sandbox
 
@@ -79,9 +83,11 @@ class RecordingAdapter(HTTPAdapter):
     def __init__(self) -> None:
         super().__init__()
         self.sent: list[tuple[str, str, Any]] = []
+        self.headers: list[dict[str, str]] = []
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
         self.sent.append((str(request.method), str(request.url), request.body))
+        self.headers.append(dict(request.headers))
         return super().send(request, *args, **kwargs)
 
 
@@ -196,3 +202,53 @@ def test_every_code_path_sends_only_body_less_gets(fresh_sandbox: Sandbox) -> No
     assert all(url.startswith(fresh_sandbox.base_url + "/") for _, url, _ in adapter.sent)
     assert len(adapter.sent) == client.request_count == len(fresh_sandbox.request_log)
     assert {record.method for record in fresh_sandbox.request_log} == {"GET"}
+
+
+def test_the_one_write_is_the_allowed_note_through_the_clients_own_transport(
+    fresh_sandbox: Sandbox,
+) -> None:
+    """The note writer posts through its client's session (the adapter sees the POST, with the
+    same headers as the GETs): no second session, no other write."""
+    adapter = RecordingAdapter()
+    reader = PagerDutyClient(api_key=fresh_sandbox.write_api_key, base_url=fresh_sandbox.base_url)
+    client = reader.with_writes("incident_note")  # as the responder derives it
+    client.session.mount("http://", adapter)
+    incident = fresh_sandbox.trigger_incident("ledger", "ledger_recon_failed")["id"]
+    writer = IncidentNoteWriter(client, from_email="alice.nguyen@example.com")
+    assert not hasattr(writer, "_session")
+    posted = writer.post_once(incident, "The brief.", approval_id="s1", rest="/x")
+    assert not posted.already_posted
+
+    notes_url = f"{fresh_sandbox.base_url}/incidents/{incident}/notes"
+    assert [(method, url) for method, url, _ in adapter.sent] == [
+        ("GET", notes_url),  # the marker check
+        ("POST", notes_url),  # the note
+    ]
+    assert json.loads(adapter.sent[1][2])["note"]["content"].startswith("The brief.")
+    read, write = adapter.headers
+    for name in ("Authorization", "User-Agent", "Accept"):
+        assert write[name] == read[name]
+    assert write["From"] == "alice.nguyen@example.com"
+    assert len(adapter.sent) == client.request_count == len(fresh_sandbox.request_log)
+
+
+def test_the_library_is_read_only_by_construction() -> None:
+    """No module of pd_toolkit but the client's own builds a client that may write, or imports
+    the responder (whose note writer is the only user of the write allow-list)."""
+    found = []
+    for path in sorted((ROOT / "pd_toolkit").rglob("*.py")):
+        if path.name == "client.py" and path.parent.name == "pd_toolkit":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            where = f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}"
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+                names += [alias.name for alias in node.names]
+                found += [f"{where} imports {n}" for n in names if n.split(".")[0] == "agents"]
+            elif isinstance(node, ast.Call):
+                if isinstance(node.func, ast.Attribute) and node.func.attr == "with_writes":
+                    found.append(f"{where} calls with_writes")
+                found += [
+                    f"{where} passes allow_writes" for k in node.keywords if k.arg == "allow_writes"
+                ]
+    assert found == []

@@ -5,8 +5,9 @@
 Modules: ``webhooks`` (signatures, envelope, filter), ``persistence`` (checkpointer and ledger:
 memory, SQLite, PostgreSQL), ``ledger`` (the rows replicas coordinate through: work, leases,
 decisions, event ids, note locks), ``graph`` (the checkpointed graph with its ``interrupt()``),
-``service`` (workers, heartbeat, decisions), ``app`` (HTTP), ``server`` (wiring it together),
-``demo`` (the whole loop on the sandbox).
+``notes`` (the note writer: the project's one write), ``service`` (workers, heartbeat,
+decisions), ``app`` (HTTP), ``server`` (wiring it together), ``decide`` (``pd-toolkit
+approve|reject``), ``demo`` (the whole loop on the sandbox).
 """
 
 from agents.responder.server import ResponderSettings, RunningResponder, running_responder

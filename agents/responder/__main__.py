@@ -1,4 +1,6 @@
-"""``python -m agents.responder --host H --port P [--allow-notes] [--from-email E] ...``.
+"""``python -m agents.responder --host H --port P [--allow-notes] [--from-email E] ...``, and
+``python -m agents.responder approve|reject INCIDENT ...`` (:mod:`agents.responder.decide`,
+which ``pd-toolkit approve|reject`` runs).
 
 Environment: the client's (PAGERDUTY_API_KEY, PAGERDUTY_REGION, PAGERDUTY_API_HOST), plus
 PAGERDUTY_WEBHOOK_SECRET (comma-separated, for rotation), PD_TOOLKIT_APPROVAL_TOKEN (reads and
@@ -21,6 +23,7 @@ from contextlib import ExitStack
 
 from agents.llm import NO_MODEL_HELP, chat_model_from_settings
 from agents.options import add_connection_options, open_client
+from agents.responder import decide
 from agents.responder.persistence import default_state_location
 from agents.responder.server import ResponderSettings, running_responder
 from agents.responder.webhooks import EventFilter
@@ -123,8 +126,12 @@ def _secrets(variable: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Serve until SIGINT/SIGTERM; exit status 2 on a configuration error."""
-    args = build_parser().parse_args(argv)
+    """Serve until SIGINT/SIGTERM; exit status 2 on a configuration error. ``approve`` or
+    ``reject`` first: decide on a running responder's brief instead."""
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] and arguments[0] in decide.VERBS:
+        return decide.main(arguments)
+    args = build_parser().parse_args(arguments)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     events = frozenset(_names(args.events))
     unknown = sorted(events - set(EVENT_CHOICES))

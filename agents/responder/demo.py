@@ -14,6 +14,7 @@ from pathlib import Path
 
 import requests
 
+from agents.responder import decide
 from agents.responder.server import ResponderSettings, running_responder
 from pd_toolkit import PagerDutyClient
 from pd_toolkit.cli import main as pd_toolkit_cli
@@ -63,7 +64,7 @@ def main() -> int:
             print("   ...\n")
             print(f"3. A human approves: $ pd-toolkit approve {item['incident_id']} --yes")
             decision = ["approve", item["incident_id"], "--url", responder.url, "--yes"]
-            if pd_toolkit_cli(decision) != 0:
+            if decide.main(decision) != 0:
                 return 1
             notes = client.get(f"/incidents/{item['incident_id']}/notes")["notes"]
             note = notes[-1]

@@ -23,9 +23,9 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import interrupt
 
 from agents.investigate import InvestigationInput, InvestigationState, add_investigation
+from agents.responder.notes import IncidentNoteWriter
 from pd_toolkit import PagerDutyClient
 from pd_toolkit.errors import PagerDutyError
-from pd_toolkit.notes import IncidentNoteWriter
 
 NOTES_DISABLED = (
     "Notes are disabled: this responder runs without --allow-notes, so it never writes to "

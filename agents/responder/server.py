@@ -18,12 +18,12 @@ from waitress.server import BaseWSGIServer, create_server
 
 from agents.responder.app import MAX_BODY, ResponderApp
 from agents.responder.graph import build_responder_graph
+from agents.responder.notes import IncidentNoteWriter
 from agents.responder.persistence import open_persistence
 from agents.responder.service import Responder
 from agents.responder.webhooks import EventFilter
 from pd_toolkit import PagerDutyClient
 from pd_toolkit.errors import PagerDutyConfigError
-from pd_toolkit.notes import IncidentNoteWriter
 
 MIN_SECRET = 16  # non-blank characters of a token or webhook secret
 
@@ -108,13 +108,17 @@ def running_responder(
     settings: ResponderSettings,
     model: BaseChatModel | None = None,
 ) -> Iterator[RunningResponder]:
-    """Start the responder and serve until exit; PagerDutyConfigError on unsafe settings."""
+    """Start the responder and serve until exit; PagerDutyConfigError on unsafe settings.
+
+    ``client`` serves the investigations as given (a read-only client stays read-only). With
+    ``allow_notes``, the note writer gets a client derived from it that may also post incident
+    notes (``client.with_writes("incident_note")``: the same key, host and rate budget), and
+    nothing else; whether the key may write is PagerDuty's to say (403: a clear error).
+    """
     problems = settings.problems()
     if problems:
         raise PagerDutyConfigError("; ".join(problems))
-    writer = (
-        IncidentNoteWriter(client, from_email=settings.from_email) if settings.allow_notes else None
-    )
+    note_client = client.with_writes("incident_note") if settings.allow_notes else None
     served: list[BaseWSGIServer] = []
 
     def brief_url(incident_id: str) -> str:
@@ -124,6 +128,9 @@ def running_responder(
         return f"{base}/investigations/{incident_id}"
 
     try:
+        writer = (
+            IncidentNoteWriter(note_client, from_email=settings.from_email) if note_client else None
+        )
         with open_persistence(settings.state) as (checkpointer, ledger):
             graph = build_responder_graph(
                 client,
@@ -175,5 +182,5 @@ def running_responder(
                 _stop_serving(server, thread)
                 responder.stop()
     finally:
-        if writer is not None:
-            writer.close()
+        if note_client is not None:
+            note_client.close()

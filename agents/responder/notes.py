@@ -1,13 +1,16 @@
-"""IncidentNoteWriter: the toolkit's only write, one incident note, posted exactly once.
+"""IncidentNoteWriter: the project's only write, one incident note, posted exactly once.
 
-:class:`~pd_toolkit.client.PagerDutyClient` stays GET-only (its post/put/patch/delete raise
-PagerDutyReadOnlyError). This separate writer can do one thing: ``POST /incidents/{id}/notes``
-with ``{"note": {"content": ...}}`` and the ``From`` header that account-level keys need. It
-borrows the client's authorizer (never the key itself), base URL and rate budget, and reads
-the incident's notes through the client to keep a post idempotent: every note ends with a
-marker line tied to its approval (:func:`note_marker`), and before a post (and before a retry
-after a 5xx, 429 or lost connection) the writer looks for a note whose last line is that
-marker, so a note is posted once even when an answer was lost.
+The library stays read-only: a :class:`~pd_toolkit.client.PagerDutyClient` sends GET only,
+unless built to allow an entry of its write allow-list, and the only entry is this note
+(``allow_writes=("incident_note",)``: ``POST /incidents/{id}/notes``). Only the responder builds
+such a client (:func:`~agents.responder.server.running_responder`, with ``--allow-notes``).
+The writer posts ``{"note": {"content": ...}}`` with the ``From`` header that account-level
+keys need through that client's :meth:`~pd_toolkit.client.PagerDutyClient.post`: its session,
+authorizer, rate budget, timeout and error map. The client repeats a post only after a 429
+(PagerDuty did nothing); the writer decides any other retry, keeping a post idempotent: every
+note ends with a marker line tied to its approval (:func:`note_marker`), and before a post (and
+before a retry after a 5xx or a lost answer) the writer looks for a note whose last line is
+that marker, so a note is posted once even when an answer was lost.
 
 The writer owns the marker: the content is made inert first (invisible characters stripped,
 mentions neutralised: :func:`~pd_toolkit.phrases.inert_text`) and any text resembling the
@@ -20,25 +23,18 @@ from __future__ import annotations
 import logging
 import re
 import time
-from typing import Any
 
-import requests
 from pydantic import BaseModel
 
-from pd_toolkit.client import PagerDutyClient, error_body
+from pd_toolkit.client import PagerDutyClient
 from pd_toolkit.errors import (
-    PagerDutyAuthError,
-    PagerDutyBadRequestError,
     PagerDutyConfigError,
     PagerDutyConnectionError,
-    PagerDutyError,
-    PagerDutyForbiddenError,
-    PagerDutyNotFoundError,
     PagerDutyServerError,
 )
 from pd_toolkit.phrases import inert_text
 
-logger = logging.getLogger("pd_toolkit.notes")
+logger = logging.getLogger(__name__)
 
 # PagerDuty refuses a note longer than 25,000 characters ("Content is too long"); the web app
 # applies the same cap. An incident holds at most 2,000 notes (OpenAPI: createIncidentNote).
@@ -58,7 +54,7 @@ class PostedNote(BaseModel):
     note_id: str | None
     already_posted: bool  # the marker was found: nothing was sent this time
     cut: bool  # the content was cut to NOTE_LIMIT
-    attempts: int  # POSTs sent
+    attempts: int  # posts started (the client may repeat one after a 429: PagerDuty did nothing)
 
 
 def note_marker(approval_id: str) -> str:
@@ -96,8 +92,10 @@ def fit_note(content: str, footer: str, rest: str, limit: int = NOTE_LIMIT) -> t
 class IncidentNoteWriter:
     """Posts incident notes, and nothing else (see the module docstring).
 
-    ``from_email``: the email of a PagerDuty user, sent as ``From`` (account-level keys must
-    send it; user keys may). ``max_attempts`` bounds POSTs per note.
+    ``client``: a client allowed to write notes (``allow_writes=("incident_note",)``, or
+    ``client.with_writes("incident_note")``); any other is a PagerDutyConfigError. ``from_email``:
+    the email of a PagerDuty user, sent as ``From`` (account-level keys must send it; user keys
+    may). ``max_attempts`` bounds the posts per note that the writer starts.
     """
 
     def __init__(
@@ -113,21 +111,19 @@ class IncidentNoteWriter:
                 f"{from_email!r} is not an email address",
                 hint="Give the email of a PagerDuty user (--from-email or PAGERDUTY_FROM_EMAIL).",
             )
+        if "incident_note" not in client.allowed_writes:
+            raise PagerDutyConfigError(
+                "This client may not post incident notes",
+                hint='Build it with allow_writes=("incident_note",), or derive one with '
+                'client.with_writes("incident_note").',
+            )
         self.client = client
         self.from_email = from_email.strip() if from_email else None
         self.max_attempts = max(1, max_attempts)
         self.backoff = backoff
-        self._session = requests.Session()
-        self._session.headers.update(
-            {k: v for k, v in client.session.headers.items() if k != "Authorization"}
-        )
-        self._session.auth = client.session.auth  # the client's authorizer, never the key
 
     def __repr__(self) -> str:
         return f"IncidentNoteWriter(base_url={self.client.base_url!r}, from={self.from_email!r})"
-
-    def close(self) -> None:
-        self._session.close()
 
     def has_marker(self, incident_id: str, marker: str) -> str | None:
         """The id of the incident's note whose last line is ``marker`` (one GET), or None. A
@@ -145,9 +141,10 @@ class IncidentNoteWriter:
         with ``rest`` saying where the whole text is) followed by ``note_marker(approval_id)``
         as the last line, unless a note ending with that marker exists.
 
-        Raises PagerDutyForbiddenError (a read-only key: 403), PagerDutyBadRequestError (400,
-        e.g. no ``From`` for an account key), PagerDutyAuthError, PagerDutyNotFoundError,
-        PagerDutyServerError / PagerDutyConnectionError when retries ran out.
+        Raises the client's errors: PagerDutyForbiddenError (a read-only key: 403),
+        PagerDutyBadRequestError (400, e.g. no ``From`` for an account key),
+        PagerDutyAuthError, PagerDutyNotFoundError, PagerDutyRateLimitError, and
+        PagerDutyServerError / PagerDutyConnectionError when ``max_attempts`` ran out.
         """
         if not _INCIDENT_ID.fullmatch(incident_id):
             raise PagerDutyConfigError(f"{incident_id!r} is not an incident id")
@@ -166,7 +163,12 @@ class IncidentNoteWriter:
         while True:
             attempts += 1
             try:
-                note = self._post(incident_id, text)
+                answer = self.client.post(
+                    f"/incidents/{incident_id}/notes",
+                    {"note": {"content": text}},
+                    headers={"From": self.from_email} if self.from_email else None,
+                )
+                note = answer.get("note") or {}
                 return PostedNote(
                     incident_id=incident_id,
                     note_id=str(note.get("id") or "") or None,
@@ -188,62 +190,3 @@ class IncidentNoteWriter:
                         cut=cut,
                         attempts=attempts,
                     )
-
-    def _post(self, incident_id: str, text: str) -> dict[str, Any]:
-        """One POST; the created note, or a PagerDutyError saying what to do."""
-        if self.client.rate_budget:
-            self.client.rate_budget.acquire()
-        path = f"/incidents/{incident_id}/notes"
-        headers = {"From": self.from_email} if self.from_email else {}
-        try:
-            response = self._session.post(
-                self.client.base_url + path,
-                json={"note": {"content": text}},
-                headers=headers,
-                timeout=self.client.timeout,
-                allow_redirects=False,
-            )
-        except requests.RequestException as exc:
-            raise PagerDutyConnectionError(
-                f"Could not reach PagerDuty to post a note on {incident_id} ({type(exc).__name__})"
-            ) from exc
-        logger.info("POST %s -> %s", path, response.status_code)
-        if response.status_code < 400:
-            try:
-                return (response.json() or {}).get("note") or {}
-            except ValueError:
-                return {}
-        self._raise_for(response, incident_id)
-
-    def _raise_for(self, response: requests.Response, incident_id: str) -> Any:
-        status = response.status_code
-        _, code, errors = error_body(response)
-        details = {"status": status, "code": code, "errors": errors}
-        if status == 403:
-            raise PagerDutyForbiddenError(
-                f"The API key cannot post notes on incident {incident_id} (HTTP 403): it is "
-                "read-only or lacks write access",
-                hint="The brief stays available; to post it, run the responder with a key "
-                "allowed to write incident notes (a full-access REST key, or OAuth with "
-                "incidents.write).",
-                **details,
-            )
-        if status == 401:
-            raise PagerDutyAuthError("PagerDuty refused the API key (HTTP 401)", **details)
-        if status == 404:
-            raise PagerDutyNotFoundError(f"No such incident: {incident_id}", **details)
-        if status == 400:
-            raise PagerDutyBadRequestError(
-                f"PagerDuty refused the note on {incident_id} (HTTP 400)",
-                hint="An account-level key must send From: give --from-email (or "
-                "PAGERDUTY_FROM_EMAIL) the email of a PagerDuty user; an incident holds at "
-                "most 2,000 notes.",
-                **details,
-            )
-        if status == 429 or status >= 500:
-            raise PagerDutyServerError(
-                f"PagerDuty answered the note on {incident_id} with HTTP {status}", **details
-            )
-        raise PagerDutyError(
-            f"PagerDuty answered the note on {incident_id} with HTTP {status}", **details
-        )
