@@ -42,7 +42,7 @@ from pd_toolkit.history import (
 from pd_toolkit.history.models import Resolution, SimilarIncident
 from pd_toolkit.history.pattern import earlier_occurrences, group_fixes
 from pd_toolkit.history.ranking import PATTERN_THRESHOLD, SHOW_FLOOR
-from pd_toolkit.history.search import RECENT_LIMIT, as_similar_incident
+from pd_toolkit.history.search import RECENT_LIMIT, as_similar_incident, rank_candidates
 from pd_toolkit.models import Incident
 from pd_toolkit.sandbox import Sandbox
 
@@ -111,16 +111,10 @@ def jaccard_ranking(
 def our_ranking(
     query: IncidentRecord, index: CandidateIndex, min_similarity: float = SHOW_FLOOR
 ) -> list[tuple[str, float]]:
-    """pd_toolkit's ranking as find_similar_incidents calls it (no PagerDuty scores):
+    """pd_toolkit's ranking, through the tool's own entry point (no PagerDuty scores):
     (id, relevance), best first."""
-    ranked = index.rank(
-        query.normalized,
-        now=FIXED_NOW,
-        normalized_details=query.normalized_details,
-        incident_key=query.incident_key,
-        service_id=query.service_id,
-        exclude_ids=frozenset({query.id}),
-        min_similarity=min_similarity,
+    ranked = rank_candidates(
+        index, query, query.normalized, now=FIXED_NOW, min_similarity=min_similarity
     )
     return [(candidate.record.id, candidate.relevance) for candidate in ranked]
 
@@ -519,14 +513,12 @@ def answer_scores(
         causes_of_title[alert[mode[record.id]], record.normalized].add(mode[record.id])
 
     def answer(query: IncidentRecord) -> tuple[list[SimilarIncident], list[IncidentRecord]]:
-        ranked = indexes[query.service_id].rank(
-            query.normalized,
-            now=FIXED_NOW,
-            normalized_details=query.normalized_details if details else "",
-            incident_key=query.incident_key if details else None,
-            service_id=query.service_id,
-            exclude_ids=frozenset({query.id}),
+        asked = (
+            query
+            if details
+            else query.model_copy(update={"normalized_details": "", "incident_key": None})
         )
+        ranked = rank_candidates(indexes[query.service_id], asked, query.normalized, now=FIXED_NOW)
         matches = [
             as_similar_incident(c, query.normalized, last_note(sandbox, c.record.id))
             for c in ranked[:K]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from pd_toolkit.history.pattern import earlier_occurrences, group_fixes, summari
 from pd_toolkit.history.ranking import (
     PATTERN_THRESHOLD,
     SHOW_FLOOR,
+    CandidateIndex,
     EmbeddingsLike,
     ScoredCandidate,
 )
@@ -177,6 +178,32 @@ def _weak_notice(ranks: list[int], threshold: float) -> str:
     )
 
 
+def rank_candidates(
+    index: CandidateIndex,
+    query: IncidentRecord | None,
+    normalized: str,
+    *,
+    now: datetime,
+    pagerduty_scores: Mapping[str, float] | None = None,
+    embeddings: EmbeddingsLike | None = None,
+    min_similarity: float = SHOW_FLOOR,
+) -> list[ScoredCandidate]:
+    """The ranking :func:`find_similar_incidents` shows, of ``index`` against an incident
+    (``query``, with its trigger when known; never ranked against itself) or, with no query,
+    against text (``normalized``); best first. Benchmarks call this same entry point."""
+    return index.rank(
+        normalized,
+        now=now,
+        normalized_details=query.normalized_details if query else "",
+        incident_key=query.incident_key if query else None,
+        service_id=query.service_id if query else None,
+        exclude_ids=frozenset({query.id}) if query else frozenset(),
+        pagerduty_scores=pagerduty_scores,
+        embeddings=embeddings,
+        min_similarity=min_similarity,
+    )
+
+
 def find_similar_incidents(
     api: PagerDutyAPI,
     incident: Incident | None = None,
@@ -262,13 +289,11 @@ def find_similar_incidents(
         history, from_cache = history_lookup.result()
         pd_scores = scores_lookup.result()
         query_record = _with_trigger(record, history)
-        ranked = history.index.rank(
+        ranked = rank_candidates(
+            history.index,
+            query_record,
             normalized,
             now=until,
-            normalized_details=query_record.normalized_details if query_record else "",
-            incident_key=query_record.incident_key if query_record else None,
-            service_id=record.service_id if record is not None else None,
-            exclude_ids=frozenset({record.id}) if record is not None else frozenset(),
             pagerduty_scores=pd_scores,
             embeddings=embeddings,
             min_similarity=min_similarity,
