@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime, tzinfo
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from agents.analysis import SUSPECT_WINDOW, closest_before, first_oncall, fixes_to_try, suspects
 from agents.lookups import TITLES
@@ -81,6 +81,9 @@ MAX_ALERTS = 5
 MAX_CHANGES = 8
 MAX_OTHER_OPEN = 5
 HIGHLIGHT_KINDS = TOLD_KINDS | {"notify"}
+STATUS_TITLE = "Status and impact"
+ASSESSMENT_TITLE = "Assessment (model-written; citations checked)"
+NO_GAPS = "- None: every lookup answered."
 
 M = TypeVar("M", bound=BaseModel)
 # Letters, digits, spaces and characters that start no Markdown construct (no "." or ":" for
@@ -118,14 +121,12 @@ code span."""
 
 
 def _artifact(state: Mapping[str, Any], name: str, model: type[M]) -> M | None:
-    """The artifact of a successful lookup, parsed back into its model."""
+    """The artifact of a successful lookup, parsed back into its model (None when the lookup
+    failed or found nothing)."""
     record = (state.get("lookups") or {}).get(name)
     if not record or not record.get("ok") or record.get("artifact") is None:
         return None
-    try:
-        return model.model_validate(record["artifact"])
-    except ValidationError:
-        return None
+    return model.model_validate(record["artifact"])  # a shape bug raises, never reads as a gap
 
 
 def _failure(state: Mapping[str, Any], name: str) -> str:
@@ -416,10 +417,7 @@ def _gaps(state: Mapping[str, Any]) -> list[str]:
     changes = _artifact(state, "recent_changes", ChangeList)
     if changes and changes.related_note:
         lines.append(f"- **Recent changes**: {inert_name(changes.related_note, 300)}")
-    synthesis = state.get("synthesis") or {}
-    if synthesis.get("error"):
-        lines.append(f"- **Assessment**: model unavailable: {inert_name(synthesis['error'], 300)}")
-    return lines or ["- None: every lookup answered."]
+    return lines or [NO_GAPS]
 
 
 def _summary(
@@ -475,9 +473,23 @@ def _summary(
     return lines
 
 
-def compose_brief(state: Mapping[str, Any], tz: tzinfo, assessment: str | None = None) -> str:
-    """The Markdown brief of ``state``; ``assessment`` (model-written, its citations checked
-    and its text made inert by :mod:`agents.synthesis`) is placed after the Summary."""
+def with_assessment(brief: str, text: str | None, error: str | None) -> str:
+    """``brief`` (composed once, by :func:`compose_brief`) with the model's assessment
+    (``text``: citations checked and made inert by :mod:`agents.synthesis`) placed after the
+    Summary, or, when the model failed, why among the data gaps."""
+    if text:
+        head, mark, rest = brief.partition(f"## {STATUS_TITLE}")
+        if mark:
+            brief = f"{head}## {ASSESSMENT_TITLE}\n\n{text}\n\n{mark}{rest}"
+    if error:
+        gap = f"- **Assessment**: model unavailable: {inert_name(error, 300)}"
+        brief = brief.replace(NO_GAPS, gap) if NO_GAPS in brief else f"{brief.rstrip()}\n{gap}\n"
+    return brief
+
+
+def compose_brief(state: Mapping[str, Any], tz: tzinfo) -> str:
+    """The Markdown brief of ``state`` (the model's assessment is added by
+    :func:`with_assessment`, so the brief is composed once)."""
     now = datetime.fromisoformat(state["investigated_at"])
     if not state.get("target"):
         return _failed_brief(state)
@@ -491,11 +503,7 @@ def compose_brief(state: Mapping[str, Any], tz: tzinfo, assessment: str | None =
     trigger = incident.created_at
     sections: list[tuple[str, list[str]]] = [
         ("Summary", _summary(incident, now, tz, oncall, changes, similar)),
-    ]
-    if assessment:
-        sections.append(("Assessment (model-written; citations checked)", [assessment]))
-    sections += [
-        ("Status and impact", _status_section(incident, status, now, tz)),
+        (STATUS_TITLE, _status_section(incident, status, now, tz)),
         (
             "Timeline highlights",
             _timeline_section(timeline, tz) if timeline else [_failure(state, "timeline")],

@@ -34,7 +34,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from agents import lookups
-from agents.brief import compose_brief
+from agents.brief import compose_brief, with_assessment
 from agents.llm import NO_MODEL_HELP, chat_model_from_settings
 from agents.options import add_connection_options, open_client
 from agents.synthesis import Synthesis, synthesize
@@ -75,6 +75,7 @@ class InvestigationState(InvestigationInput, total=False):
 
     investigated_at: str
     target: dict[str, Any] | None
+    lookup_args: dict[str, dict[str, Any]]  # each lookup's arguments, from the incident
     lookups: Annotated[dict[str, LookupRecord], operator.or_]
     brief: str
     synthesis: Synthesis
@@ -192,6 +193,7 @@ class Investigation:
         return {
             "investigated_at": stamp,
             "target": target.model_dump(mode="json") if target is not None else None,
+            "lookup_args": {lookup.name: lookup.args(target) for lookup in lookups.TABLE if target},
             "lookups": {"incident": record},
         }
 
@@ -231,10 +233,9 @@ class Investigation:
     def lookup(self, name: str) -> Callable[[InvestigationState], dict[str, Any]]:
         """The node function of lookup ``name`` (its tool and arguments: :mod:`agents.lookups`)."""
         tool = lookups.BY_NAME[name].tool
-        arguments = lookups.BY_NAME[name].args
 
         def node(state: InvestigationState) -> dict[str, Any]:
-            args = arguments(Incident.model_validate(state["target"] or {}))
+            args = state["lookup_args"][name]  # from the incident, validated once
             missing = [key for key, value in args.items() if value is None]
             if missing:
                 why = f"the incident names no {missing[0].replace('_', ' ')} to look up"
@@ -287,7 +288,7 @@ def add_investigation(
         result = synthesize(model, state["brief"], state)
         return {
             "synthesis": result,
-            "brief": compose_brief({**state, "synthesis": result}, nodes.tz, result["text"]),
+            "brief": with_assessment(state["brief"], result["text"], result["error"]),
         }
 
     builder.add_node("synthesize", synthesize_node)

@@ -370,3 +370,20 @@ def test_progress_lines_cut_errors_between_words() -> None:
     shown = line.split("unavailable: ", 1)[1]
     assert shown.endswith(" ...") and len(shown) <= 160
     assert all(word in error.split() for word in shown.removesuffix(" ...").split()[2:])
+
+
+def test_a_malformed_artifact_is_an_error_not_a_missing_section() -> None:
+    """A shape bug (an artifact that does not match its model) raises instead of reading as
+    "Unavailable", which would look like missing PagerDuty data."""
+    from pydantic import ValidationError
+
+    state = {
+        "investigated_at": FIXED_NOW.isoformat(),
+        "target": {"id": "QREAL1", "incident_number": 7, "title": "t", "status": "triggered"},
+        "lookups": {
+            "incident": {"ok": True, "artifact": None, "error": None},
+            "alerts": {"ok": True, "artifact": {"alerts": "not a list"}, "error": None},
+        },
+    }
+    with pytest.raises(ValidationError):
+        compose_brief(state, UTC)

@@ -111,3 +111,22 @@ def test_the_block_marker_cannot_be_guessed_by_the_data() -> None:
     second = build_messages("# brief")[1].content
     assert first != second  # a fresh nonce per call
     assert "</EVIDENCE-abc>" in build_messages("x", nonce="abc")[1].content
+
+
+def test_the_brief_is_composed_once_with_a_model(
+    sandbox: Any, evidence: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import agents.investigate
+
+    composed: list[str] = []
+    compose = agents.investigate.compose_brief
+    monkeypatch.setattr(
+        agents.investigate,
+        "compose_brief",
+        lambda state, tz: composed.append(state["target"]["id"]) or compose(state, tz),
+    )
+    model = FakeMessagesListChatModel(responses=[AIMessage(answer_citing(evidence))])
+    state = build_graph(client_for(sandbox), model, now=FIXED_NOW).invoke({"incident": "#3088"})
+    assert composed == [evidence["incident"]]
+    assessment = state["brief"].split("## Assessment (model-written; citations checked)")[1]
+    assert assessment.index("Checkout has returned") < assessment.index("## Status and impact")
