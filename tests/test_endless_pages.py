@@ -30,7 +30,7 @@ CALLS: list[tuple[str, dict[str, Any]]] = [
     ("pagerduty_find_similar_incidents", {"incident": "#3088"}),
     ("pagerduty_find_similar_incidents", {"text": "postgres pool exhausted"}),
 ]
-PATIENCE = 60.0  # seconds: a loop that does not stop would page on for hours
+PATIENCE = 30.0  # seconds (the bound): a loop that does not stop would page for hours
 
 
 @pytest.fixture(scope="module")
