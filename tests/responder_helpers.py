@@ -61,7 +61,7 @@ def responder_on(
         "allow_notes": True,
         "from_email": FROM_EMAIL,
         "workers": 2,
-        "owner": "test",
+        "name": "test",
     }
     settings = ResponderSettings(**(defaults | overrides))
     with running_responder(client, settings, model) as running:

@@ -394,3 +394,29 @@ def test_pd_toolkit_responder_passes_its_options_through(capfd: pytest.CaptureFi
     assert cli_main(["responder", "--help"]) == 0
     out = capfd.readouterr().out
     assert "--retention-days" in out and "--allow-notes" in out
+
+
+def test_only_leases_of_processes_that_no_longer_run_are_taken_over_at_once(
+    fresh_sandbox: Sandbox,
+) -> None:
+    """Two replicas on one host (same default name) never take each other's live work; a
+    restarted one takes a killed predecessor's work at once."""
+    import subprocess
+    import sys
+
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    gone = int(finished.stdout)
+    host = socket.gethostname()
+    with responder_on(fresh_sandbox) as running:
+        responder = running.responder
+        is_dead = responder._is_dead
+        assert not is_dead(responder.owner)  # itself
+        assert is_dead(f"test@{host}:{gone}:abcd1234")  # a process that has ended
+        assert is_dead(f"test@{host}:{os.getpid()}:0ld1nst")  # an earlier life of this pid
+        assert not is_dead(f"test@{host}:{os.getppid()}:abcd1234")  # a live process
+        assert not is_dead(f"test@elsewhere:{gone}:abcd1234")  # another host: its lease decides

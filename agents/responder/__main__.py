@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--name",
         default=socket.gethostname(),
-        help="this replica's name (a restart under it takes over its work at once)",
+        help="this replica's name, shown with its decisions (default: the host name)",
     )
     parser.add_argument(
         "--lease-seconds",
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         from_email=args.from_email,
         workers=args.workers,
         queue_size=args.queue_size,
-        owner=args.name,
+        name=args.name,
         lease_seconds=args.lease_seconds,
         retention_days=args.retention_days,
         read_timeout=min(args.read_timeout, 30.0),

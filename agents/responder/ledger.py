@@ -321,14 +321,23 @@ class Ledger:
                 .values(lease_until=now + lease)
             )
 
-    def release(self, owner: str) -> int:
-        """Let any replica take over the rows ``owner`` held (a restarted replica of that name
-        hands its predecessor's work on at once instead of waiting for the leases to run out)."""
+    def release_dead(self, is_dead: Callable[[str], bool]) -> int:
+        """Let any replica take over at once the rows held by owners ``is_dead`` says are gone
+        (a replica restarted on the same host hands its killed predecessor's work on instead of
+        waiting for the leases to run out); the rows released."""
         c = investigations.c
         with self._begin() as conn:
+            owners = conn.scalars(
+                select(c.lease_owner)
+                .where(c.status.in_(LEASED), c.lease_owner.is_not(None))
+                .distinct()
+            ).all()
+            dead = [owner for owner in owners if is_dead(owner)]
+            if not dead:
+                return 0
             return conn.execute(
                 update(investigations)
-                .where(c.lease_owner == owner, c.status.in_(LEASED))
+                .where(c.lease_owner.in_(dead), c.status.in_(LEASED))
                 .values(lease_until=0.0)
             ).rowcount
 

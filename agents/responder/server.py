@@ -44,7 +44,7 @@ class ResponderSettings(BaseModel):
     queue_size: int = 100  # investigations waiting before webhooks get 503
     event_filter: EventFilter = EventFilter()
     teams: list[str] | None = None  # the lookups' team scope (ids)
-    owner: str = ""  # this replica's name: a restart under it takes over its leases at once
+    name: str = ""  # this replica's name, shown with its decisions (default: the host name)
     lease_seconds: float = Field(default=60.0, gt=0)
     retry_delays: list[float] = [30.0, 120.0, 600.0]
     poll_interval: float = 1.0
@@ -144,7 +144,7 @@ def running_responder(
             responder = Responder(
                 graph,
                 ledger,
-                owner=settings.owner,
+                name=settings.name,
                 event_filter=settings.event_filter,
                 workers=settings.workers,
                 backlog=settings.queue_size,

@@ -3,9 +3,10 @@
 Accepted work lives in the ledger (:mod:`agents.responder.ledger`), never in memory: a webhook
 is a ``queued`` row before its 202, and ``workers`` threads claim rows with a lease that a
 heartbeat renews while they work. When a replica dies, its leases run out and any replica takes
-the work over, resuming each graph thread from its checkpoint; a replica restarted under the same
-``owner`` name takes its predecessor's work at once. An in-memory event only wakes the workers
-early. Briefs waiting for a human are not work: nothing re-runs them on a restart.
+the work over, resuming each graph thread from its checkpoint; a replica started on the same
+host takes the work of a dead process there (its lease owner names host and pid) at once. An
+in-memory event only wakes the workers early. Briefs waiting for a human are not work: nothing
+re-runs them on a restart.
 
 An investigation that finds no incident (PagerDuty unreachable after the client's retries, a
 refused key, an unknown incident) is retried after each of ``retry_delays``, then ends
@@ -19,8 +20,11 @@ so its rate budget holds for all of them.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -39,6 +43,12 @@ from pd_toolkit.phrases import clean_name, quote_untrusted
 logger = logging.getLogger("agents.responder")
 DAY = 86_400.0
 PRUNE_EVERY = 3_600.0
+
+
+def lease_owner(name: str) -> str:
+    """How this process signs its leases: ``name@host:pid:instance`` (unique per process, and
+    telling a replica on the same host whether the holder still runs)."""
+    return f"{name}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class DecisionError(Exception):
@@ -63,7 +73,7 @@ class Responder:
         graph: CompiledStateGraph,
         ledger: Ledger,
         *,
-        owner: str,
+        name: str,
         event_filter: EventFilter | None = None,
         workers: int = 4,
         backlog: int = 100,
@@ -76,7 +86,7 @@ class Responder:
     ) -> None:
         self.graph = graph
         self.ledger = ledger
-        self.owner = owner
+        self.owner = lease_owner(name or socket.gethostname())
         self.filter = event_filter or EventFilter()
         self.workers = max(1, workers)
         self.backlog = max(1, backlog)
@@ -99,13 +109,32 @@ class Responder:
 
     def start(self) -> Responder:
         """Hand on this owner's earlier leases, prune, then start the workers and heartbeat."""
-        released = self.ledger.release(self.owner)
+        released = self.ledger.release_dead(self._is_dead)
         if released:
-            logger.info("taking over %d investigation(s) of a previous %s", released, self.owner)
+            logger.info("taking over %d investigation(s) of a stopped replica", released)
         for number in range(self.workers):
             self._spawn(self._work, f"responder-{number}")
         self._spawn(self._heartbeat, "responder-heartbeat")
         return self
+
+    def _is_dead(self, owner: str) -> bool:
+        """Whether a lease owner (see :func:`lease_owner`) is a process of this host that no
+        longer runs: its pid is gone, or is this very process (a container's pid 1 again)."""
+        _, _, where = owner.rpartition("@")
+        host, _, rest = where.partition(":")
+        pid_text = rest.partition(":")[0]
+        if host != socket.gethostname() or not pid_text.isdigit():
+            return False
+        pid = int(pid_text)
+        if pid == os.getpid():
+            return owner != self.owner
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
 
     def _spawn(self, target: Callable[[], None], name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
