@@ -420,3 +420,25 @@ def test_only_leases_of_processes_that_no_longer_run_are_taken_over_at_once(
         assert is_dead(f"test@{host}:{os.getpid()}:0ld1nst")  # an earlier life of this pid
         assert not is_dead(f"test@{host}:{os.getppid()}:abcd1234")  # a live process
         assert not is_dead(f"test@elsewhere:{gone}:abcd1234")  # another host: its lease decides
+
+
+def test_a_decision_right_after_the_page_waits_for_the_brief(
+    fresh_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv("PD_TOOLKIT_APPROVAL_TOKEN", TOKEN)
+    sb = fresh_sandbox
+    with responder_on(sb) as running:
+        envelope = triggered(sb)
+        incident_id = envelope["event"]["data"]["id"]
+        sb.inject(Fault(kind="slow", delay=2, path=f"/incidents/{incident_id}/log_entries$"))
+        assert signed_post(running.url, envelope).status_code == 202
+        approve = ["approve", incident_id, "--url", running.url, "--yes"]
+        assert decide_main(approve) == 0
+        out = capsys.readouterr().out
+        assert "waiting for the brief" in out and f"incident {incident_id}: posted" in out
+        again = triggered(sb)
+        sb.inject(Fault(kind="slow", delay=5, path=f"/incidents/{again['event']['data']['id']}"))
+        assert signed_post(running.url, again).status_code == 202
+        impatient = ["reject", again["event"]["data"]["id"], "--url", running.url, "--wait", "0"]
+        assert decide_main(impatient) == 1  # no waiting: still running, refused with 409
+        assert "not awaiting approval" in capsys.readouterr().out

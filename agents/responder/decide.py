@@ -5,7 +5,8 @@ a person's decision on a running responder's brief.
 runs ``pd-toolkit responder``: the library never imports the responder. An approval first
 shows the note exactly as the writer will post it (:func:`~agents.responder.notes.note_body`)
 and asks; ``--yes`` skips the question. Environment: PD_TOOLKIT_APPROVAL_TOKEN (the
-responder's approval token), PD_TOOLKIT_RESPONDER_URL (default of ``--url``). Exit status 0
+responder's approval token), PD_TOOLKIT_RESPONDER_URL (default of ``--url``). A decision on an
+investigation still queued or running waits for its brief (``--wait``, 60 s). Exit status 0
 when the responder took the decision, 1 when it refused it or the person said no, 2 when
 something is not configured or the responder cannot be reached.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import time
 
 import requests
 from rich.console import Console
@@ -40,6 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
         )
         decide.add_argument("incident", help="incident id or number")
         decide.add_argument("--url", default=responder_url, help="the responder's URL")
+        decide.add_argument(
+            "--wait",
+            type=float,
+            default=60.0,
+            help="seconds to wait for an investigation still queued or running (default 60)",
+        )
         if decision == "approve":
             decide.add_argument(
                 "--yes", action="store_true", help="post without showing the note and asking"
@@ -75,13 +83,13 @@ def decide(args: argparse.Namespace, console: Console) -> int:
     base = f"{args.url.rstrip('/')}/investigations/{args.incident.lstrip('#')}"
     auth = {"Authorization": f"Bearer {token}"}
     try:
-        if args.decision == "approve" and not args.yes:
-            shown = requests.get(base, headers=auth, timeout=30)
-            if shown.status_code != 200:
-                return _refused(console, "approve", shown)
-            if not _confirmed(console, shown.json(), text):
-                console.print("Not approved: nothing was posted.")
-                return 1
+        shown = _when_decidable(console, base, auth, args.wait)
+        if shown.status_code != 200:
+            return _refused(console, args.decision, shown)
+        asked = args.decision == "approve" and not args.yes
+        if asked and not _confirmed(console, shown.json(), text):
+            console.print("Not approved: nothing was posted.")
+            return 1
         response = requests.post(
             f"{base}/{args.decision}",
             json={"text": text} if text else None,
@@ -97,6 +105,24 @@ def decide(args: argparse.Namespace, console: Console) -> int:
     note = f", note {body['note_id']}" if body.get("note_id") else ""
     console.print(f"incident {body['incident_id']}: {body['status']}{note}", markup=False)
     return 0
+
+
+def _when_decidable(
+    console: Console, url: str, auth: dict[str, str], wait: float
+) -> requests.Response:
+    """GET the investigation, waiting up to ``wait`` seconds while it is still queued or
+    running (a person often decides right after the page)."""
+    deadline = time.monotonic() + wait
+    told = False
+    while True:
+        shown = requests.get(url, headers=auth, timeout=30)
+        status = shown.json().get("status") if shown.status_code == 200 else None
+        if status not in ("queued", "running") or time.monotonic() >= deadline:
+            return shown
+        if not told:
+            console.print(f"waiting for the brief (the investigation is {status})...")
+            told = True
+        time.sleep(0.5)
 
 
 def _refused(console: Console, decision: str, response: requests.Response) -> int:
