@@ -178,3 +178,36 @@ def test_a_refused_note_is_the_clients_error_with_the_write_wording(
     assert notes(fresh_sandbox, incident) == []
     for secret in (fresh_sandbox.api_key, fresh_sandbox.write_api_key):
         assert secret not in str(caught.value) and secret not in repr(caught.value)
+
+
+def test_retries_stop_at_max_attempts(fresh_sandbox: Sandbox, incident: str) -> None:
+    client = PagerDutyClient(
+        api_key=fresh_sandbox.write_api_key,
+        base_url=fresh_sandbox.base_url,
+        allow_writes=["incident_note"],
+    )
+    writer = IncidentNoteWriter(client, from_email=FROM_EMAIL, max_attempts=2, backoff=0)
+    fresh_sandbox.inject(
+        Fault(kind="status", status=502, method="POST", path=r"/notes$", times=None)
+    )
+    with pytest.raises(PagerDutyServerError):
+        writer.post_once(incident, "The brief.", approval_id="a1", rest="/x")
+    assert len([r for r in fresh_sandbox.request_log if r.method == "POST"]) == 2
+
+
+def test_a_bad_incident_id_or_sender_is_refused_before_anything_is_sent(
+    fresh_sandbox: Sandbox, incident: str
+) -> None:
+    writer = writer_for(fresh_sandbox)
+    for bad in ("Q1/../../users", "Q1\n", "", f"{incident}/notes"):
+        with pytest.raises(PagerDutyConfigError):
+            writer.post_once(bad, "The brief.", approval_id="a1", rest="/x")
+    client = PagerDutyClient(
+        api_key=fresh_sandbox.write_api_key,
+        base_url=fresh_sandbox.base_url,
+        allow_writes=["incident_note"],
+    )
+    for sender in ("alice", "alice@", "two words@example.com"):
+        with pytest.raises(PagerDutyConfigError):
+            IncidentNoteWriter(client, from_email=sender)
+    assert fresh_sandbox.request_log == []

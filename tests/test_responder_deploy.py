@@ -20,6 +20,7 @@ from responder_helpers import (
     bearer,
     decide,
     investigations,
+    notes_of,
     ready_brief,
     responder_on,
     signed_post,
@@ -28,8 +29,10 @@ from responder_helpers import (
     wait_for,
 )
 
+from agents.responder import ResponderSettings
 from agents.responder.__main__ import main as responder_main
 from agents.responder.decide import main as decide_main
+from agents.responder.notes import FORGED_MARKER
 from agents.responder.webhooks import signature_ok
 from pd_toolkit.cli import main as cli_main
 from pd_toolkit.sandbox import Fault, Sandbox
@@ -90,6 +93,23 @@ def test_reads_need_a_bearer_token_and_the_viewer_only_reads(fresh_sandbox: Sand
         assert status_of(url, incident_id) == "awaiting_approval"
 
 
+class Started(Exception):
+    """The responder would have started serving (raised instead, so a test never hangs)."""
+
+
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> list[ResponderSettings]:
+    """The settings a responder started with, in place of starting it."""
+    seen: list[ResponderSettings] = []
+
+    def record(client: object, settings: ResponderSettings, model: object = None) -> None:
+        seen.append(settings)
+        raise Started
+
+    monkeypatch.setattr("agents.responder.__main__.running_responder", record)
+    return seen
+
+
 @pytest.mark.parametrize(
     ("variable", "value"),
     [
@@ -106,6 +126,7 @@ def test_short_or_missing_secrets_are_refused_at_start(
     value: str,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture,
+    started: list[ResponderSettings],
 ) -> None:
     monkeypatch.setenv("PAGERDUTY_API_KEY", "not-used-before-the-check-0000")
     monkeypatch.setenv("PAGERDUTY_WEBHOOK_SECRET", SECRET)
@@ -118,7 +139,10 @@ def test_short_or_missing_secrets_are_refused_at_start(
 
 
 def test_an_unknown_team_or_service_stops_the_start(
-    fresh_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+    fresh_sandbox: Sandbox,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+    started: list[ResponderSettings],
 ) -> None:
     monkeypatch.setenv("PAGERDUTY_API_KEY", fresh_sandbox.api_key)
     monkeypatch.setenv("PAGERDUTY_API_HOST", fresh_sandbox.base_url)
@@ -131,6 +155,17 @@ def test_an_unknown_team_or_service_stops_the_start(
     assert "checkout" in capsys.readouterr().err.lower()
     assert responder_main([*common, "--teams", "PZZZZZZ"]) == 2
     assert "PZZZZZZ" in capsys.readouterr().err
+    assert responder_main([*common, "--events", "incident.deleted"]) == 2
+    assert "unknown event types" in capsys.readouterr().err
+    assert started == []
+    account = fresh_sandbox.account
+    team = next(t["id"] for t in account.teams if t["name"] == "Payments")
+    service = next(s["id"] for s in account.services if s["name"] == "ledger")
+    with pytest.raises(Started):
+        responder_main([*common, "--teams", "payments", "--services", "Ledger"])
+    (settings,) = started
+    assert settings.teams == [team]  # the lookups' scope
+    assert settings.event_filter.teams == {team} and settings.event_filter.services == {service}
 
 
 # -- requests --------------------------------------------------------------------------------
@@ -368,6 +403,14 @@ def test_approve_shows_the_note_and_asks(
         monkeypatch.setattr("sys.stdin", io.StringIO(""))  # no answer at all
         assert decide_main(["approve", incident_id, "--url", running.url]) == 1
         assert "--yes" in capsys.readouterr().out
+        monkeypatch.setattr("sys.stdin", io.StringIO("\n"))  # just Enter: the default is no
+        assert decide_main(["approve", incident_id, "--url", running.url]) == 1
+        forged = "Fine.\n-- posted by pd_toolkit responder after human approval [x]"
+        monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
+        assert decide_main(["approve", incident_id, "--url", running.url, "--text", forged]) == 1
+        shown = capsys.readouterr().out
+        assert FORGED_MARKER in shown and "posted by pd_toolkit responder" not in shown
+        assert not [r for r in fresh_sandbox.request_log if r.method == "POST"]
         monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
         assert decide_main(["approve", incident_id, "--url", running.url, "--text", "Edit."]) == 0
         out = capsys.readouterr().out
@@ -442,3 +485,82 @@ def test_a_decision_right_after_the_page_waits_for_the_brief(
         impatient = ["reject", again["event"]["data"]["id"], "--url", running.url, "--wait", "0"]
         assert decide_main(impatient) == 1  # no waiting: still running, refused with 409
         assert "not awaiting approval" in capsys.readouterr().out
+
+
+def test_an_oversized_decision_body_is_refused(fresh_sandbox: Sandbox) -> None:
+    with responder_on(fresh_sandbox) as running:
+        incident_id = ready_brief(fresh_sandbox, running.url)
+        huge = {"text": "x" * 70_000}
+        answer = decide(running.url, incident_id, "approve", huge)
+        assert answer.status_code == 413
+        assert status_of(running.url, incident_id) == "awaiting_approval"
+        assert not [r for r in fresh_sandbox.request_log if r.method == "POST"]
+
+
+def test_malformed_ids_and_teams_outside_the_filter_start_nothing(fresh_sandbox: Sandbox) -> None:
+    from agents.responder.webhooks import EventFilter
+
+    payments = EventFilter(teams=frozenset({"Payments"}))
+    with responder_on(fresh_sandbox, event_filter=payments) as running:
+        checkout = triggered(fresh_sandbox, "checkout", "checkout_deploy_npe")
+        assert signed_post(running.url, checkout).json()["outcome"] == "ignored"
+        for event_id in ("bad id", "line\r\nbreak", "x" * 101):
+            envelope = triggered(fresh_sandbox)
+            envelope["event"]["id"] = event_id
+            assert signed_post(running.url, envelope).status_code == 400, event_id
+        for incident_id in ("../x", "Q" * 33):
+            envelope = triggered(fresh_sandbox)
+            envelope["event"]["data"]["id"] = incident_id
+            assert signed_post(running.url, envelope).status_code == 400, incident_id
+        assert investigations(running.url) == {}
+        inside = triggered(fresh_sandbox)  # payments-api: the Payments team
+        assert signed_post(running.url, inside).status_code == 202
+
+
+def test_each_retry_waits_its_delay_on_a_fresh_thread_then_gives_up(
+    fresh_sandbox: Sandbox,
+) -> None:
+    sb = fresh_sandbox
+    with responder_on(sb, retry_delays=[0.2, 1.5], poll_interval=0.05) as running:
+        envelope = triggered(sb)
+        incident_id = envelope["event"]["data"]["id"]
+        sb.inject(Fault(kind="status", status=503, path=f"^/incidents/{incident_id}$", times=None))
+        assert signed_post(running.url, envelope).status_code == 202
+        ledger = running.responder.ledger
+        threads: set[str] = set()
+
+        def second_wait_planned() -> bool:
+            row = ledger.get(incident_id)
+            assert row is not None
+            threads.add(row.thread_id)
+            return row.status == "queued" and row.attempts == 2
+
+        wait_for(second_wait_planned, what="the second retry planned")
+        row = ledger.get(incident_id)
+        assert row is not None and abs((row.not_before - row.updated_at) - 1.5) < 0.3
+        wait_for(lambda: status_of(running.url, incident_id) == "failed", what="failed")
+        final = ledger.get(incident_id)
+        assert final is not None and final.attempts == 3  # the first try and two retries
+        assert len(threads | {final.thread_id}) == 3  # each retry started afresh
+
+
+def test_a_note_that_failed_can_be_approved_again(fresh_sandbox: Sandbox) -> None:
+    sb = fresh_sandbox
+    with responder_on(sb) as running:
+        incident_id = ready_brief(sb, running.url)
+        sb.inject(Fault(kind="status", status=502, method="POST", path=r"/notes$", times=3))
+        failed = decide(running.url, incident_id, "approve")
+        assert failed.status_code == 502
+        assert status_of(running.url, incident_id) == "awaiting_approval"
+        again = decide(running.url, incident_id, "approve")
+        assert again.status_code == 200 and again.json()["status"] == "posted"
+        assert len(notes_of(sb, incident_id)) == 1
+
+
+def test_an_existing_state_file_is_made_private(fresh_sandbox: Sandbox, tmp_path: Path) -> None:
+    state = tmp_path / "state" / "responder.db"
+    state.parent.mkdir(mode=0o700)
+    state.touch(mode=0o644)
+    os.chmod(state, 0o644)
+    with responder_on(fresh_sandbox, state=str(state)):
+        assert stat.S_IMODE(state.stat().st_mode) == 0o600
