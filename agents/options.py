@@ -18,8 +18,9 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
 
 
 def open_client(args: argparse.Namespace, stack: ExitStack) -> PagerDutyClient | None:
-    """A client for the built-in sandbox (started on ``stack``) or from the environment;
-    None, with the reason on stderr, when no key is configured."""
+    """A client for the built-in sandbox (started on ``stack``; history then stays in memory
+    unless PD_TOOLKIT_STORE is set) or from the environment; None, with the reason on stderr,
+    when no key is configured."""
     if not args.sandbox:
         try:
             return PagerDutyClient.from_env()
@@ -27,7 +28,9 @@ def open_client(args: argparse.Namespace, stack: ExitStack) -> PagerDutyClient |
             print(f"error: {exc}", file=sys.stderr)
             return None
     from pd_toolkit.sandbox import Sandbox
+    from pd_toolkit.store import default_to_memory
 
+    default_to_memory()  # each sandbox run is a new partition: keep it out of the cache
     sandbox = stack.enter_context(Sandbox())
     print(f"sandbox at {sandbox.base_url}", file=sys.stderr)
     return PagerDutyClient(api_key=sandbox.api_key, base_url=sandbox.base_url)

@@ -122,6 +122,18 @@ class PagerDutyConnectionError(PagerDutyError):
     )
 
 
+class PagerDutyStoreError(PagerDutyError):
+    """The incident store cannot be used: ``problem`` says how ("unreachable", "corrupt",
+    "locked", "not writable", ...). The message names the store without its password and
+    holds no SQL."""
+
+    default_hint = "Fix the store, or set PD_TOOLKIT_STORE=memory to keep history in memory."
+
+    def __init__(self, message: str, *, problem: str, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.problem = problem
+
+
 class PagerDutyScopeError(PagerDutyError):
     """The question is about a team, service, incident or other object outside the toolkit's
     team scope (``PagerDutyToolkit(teams=...)`` / ``PAGERDUTY_TEAMS``)."""
@@ -170,5 +182,6 @@ __all__ = [
     "PagerDutyReadOnlyError",
     "PagerDutyScopeError",
     "PagerDutyServerError",
+    "PagerDutyStoreError",
     "TimeRangeError",
 ]

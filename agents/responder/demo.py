@@ -19,6 +19,7 @@ from agents.responder.server import ResponderSettings, running_responder
 from pd_toolkit import PagerDutyClient
 from pd_toolkit.cli import main as pd_toolkit_cli
 from pd_toolkit.sandbox import Sandbox
+from pd_toolkit.store import default_to_memory
 
 FROM_EMAIL = "alice.nguyen@example.com"  # a user of the sandbox account
 
@@ -38,6 +39,7 @@ def main() -> int:
     webhook_secret = secrets.token_hex(16)
     token = secrets.token_hex(16)
     os.environ["PD_TOOLKIT_APPROVAL_TOKEN"] = token
+    default_to_memory()  # a sandbox's history is not worth keeping in ~/.cache
     with tempfile.TemporaryDirectory() as folder, Sandbox() as sandbox:
         # The sandbox's write key may post notes; its other keys are read-only (403).
         client = PagerDutyClient(api_key=sandbox.write_api_key, base_url=sandbox.base_url)

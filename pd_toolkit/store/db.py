@@ -20,18 +20,29 @@ not written in.
 timeout) or per partition (PostgreSQL: a transaction-scoped advisory lock), and every sync step
 writes its incidents and its coverage in one transaction, so concurrent syncs and killed syncs
 leave a consistent store.
+
+**Pruning.** Each partition records when it was last used (every write; reads at most once an
+hour per handle); partitions unused for ``prune_after`` (``PD_TOOLKIT_STORE_PRUNE_DAYS``,
+default 30 days) are dropped, checked on open and on sync, at most once a day per store.
+
+**Failures.** Every SQLAlchemy, sqlite3 or file-system error, on open or in any read or write,
+becomes one :class:`~pd_toolkit.errors.PagerDutyStoreError` (:meth:`IncidentStore._failures`):
+unreachable, corrupt, locked or not writable, with a short reason, never SQL or a password.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import secrets
+import sqlite3
+import textwrap
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -51,13 +62,23 @@ from sqlalchemy import (
     func,
     inspect,
     select,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
-SCHEMA_VERSION = 1
+from pd_toolkit.errors import PagerDutyConfigError, PagerDutyStoreError
+
+SCHEMA_VERSION = 2  # 2: pdtk_partitions.used_ts (pruning)
 ENV_VAR = "PD_TOOLKIT_STORE"
+TIMEOUT_ENV = "PD_TOOLKIT_STORE_TIMEOUT"  # seconds to wait for a locked store / a database
+PRUNE_ENV = "PD_TOOLKIT_STORE_PRUNE_DAYS"  # drop partitions unused this long; 0 = never
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_PRUNE_AFTER = timedelta(days=30)
+PRUNE_EVERY = timedelta(days=1)  # a store is checked for stale partitions at most this often
+USE_EVERY = timedelta(hours=1)  # a read records its partition's use at most this often
 MEMORY = "memory"
 DEFAULT_FILENAME = "store.db"
 ALL_SCOPE = "all"
@@ -76,6 +97,7 @@ partitions_table = Table(
     metadata,
     Column("partition", String(64), primary_key=True),
     Column("revision", BigInteger, nullable=False),
+    Column("used_ts", BigInteger, nullable=False),  # when the partition was last used
 )
 incidents_table = Table(
     "pdtk_incidents",
@@ -154,6 +176,17 @@ class StoreStats:
 
 
 @dataclass(frozen=True)
+class PartitionInfo:
+    """One partition of a store: what it holds, when it was last used, what it covers."""
+
+    partition: str
+    incidents: int
+    resolutions: int
+    last_used: datetime | None
+    covered: tuple[datetime, datetime] | None  # earliest synced .. latest synced
+
+
+@dataclass(frozen=True)
 class UpsertCount:
     """Incidents a write added and changed (unchanged ones are not rewritten)."""
 
@@ -171,16 +204,17 @@ def default_store_path(environ: Mapping[str, str] | None = None) -> Path:
     return Path(cache) / "pd_toolkit" / DEFAULT_FILENAME
 
 
-def sqlite_engine(target: str | None) -> Engine:
+def sqlite_engine(target: str | None, timeout: float = DEFAULT_TIMEOUT) -> Engine:
     """A SQLite engine whose every transaction is ``BEGIN IMMEDIATE`` (writers wait, never
-    deadlock); a file gets WAL and a 30 s busy timeout; ``None`` is one shared in-memory db."""
+    deadlock); a file gets WAL and a busy timeout of ``timeout`` seconds; ``None`` is one
+    shared in-memory db."""
     if target is None:
         engine = create_engine(
             "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
         )
     else:
         engine = create_engine(
-            f"sqlite:///{target}", connect_args={"timeout": 30, "check_same_thread": False}
+            f"sqlite:///{target}", connect_args={"timeout": timeout, "check_same_thread": False}
         )
 
     @event.listens_for(engine, "connect")
@@ -189,7 +223,7 @@ def sqlite_engine(target: str | None) -> Engine:
         cursor = dbapi_connection.cursor()
         if target is not None:
             cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -203,31 +237,71 @@ class IncidentStore:
     """The persistent incident store (see the module docstring). Thread-safe.
 
     Build one with :func:`open_store`; ``IncidentStore(url)`` takes a SQLAlchemy URL,
-    ``IncidentStore.memory()`` a private in-memory one.
+    ``IncidentStore.memory()`` a private in-memory one. ``timeout``: seconds to wait for a
+    locked SQLite file, or to connect to a database; ``prune_after``: drop partitions unused
+    this long (None: never); ``now``: the clock of last uses and pruning.
     """
 
-    def __init__(self, url: str, *, engine: Engine | None = None) -> None:
-        parsed = make_url(url)
+    def __init__(
+        self,
+        url: str,
+        *,
+        engine: Engine | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        prune_after: timedelta | None = DEFAULT_PRUNE_AFTER,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise PagerDutyStoreError(
+                "The store is neither a file path, 'memory' nor a SQLAlchemy URL",
+                problem="unsupported",
+                hint=f"Set {ENV_VAR} to a file path, memory, or a postgresql+psycopg:// URL.",
+            ) from None
         self.backend = parsed.get_backend_name()
-        if self.backend not in ("sqlite", "postgresql"):
-            raise ValueError(
-                f"Unsupported store backend {self.backend!r}: use SQLite or PostgreSQL"
-            )
         self.location = parsed.render_as_string(hide_password=True)
         self.path: Path | None = None
-        if engine is None and self.backend == "sqlite":
-            database = parsed.database or None
-            if database and database != ":memory:":
-                self.path = Path(database)
+        if (
+            engine is None
+            and self.backend == "sqlite"
+            and parsed.database not in (None, "", ":memory:")
+        ):
+            self.path = Path(str(parsed.database))
+        in_memory = self.backend == "sqlite" and self.path is None and engine is None
+        # How people see the store: its file, "memory", or its URL without the password.
+        self.label = str(self.path) if self.path else MEMORY if in_memory else self.location
+        self.timeout = timeout
+        self.prune_after = prune_after
+        self._password = parsed.password
+        self._now = now or (lambda: datetime.now(UTC))
+        self._used: dict[str, datetime] = {}  # partition -> when this handle last recorded use
+        self._prune_checked: datetime | None = None
+        if self.backend not in ("sqlite", "postgresql"):
+            raise PagerDutyStoreError(
+                f"Store {self.label} is not supported",
+                problem="unsupported",
+                hint=f"Set {ENV_VAR} to a file path, memory, or a postgresql+psycopg:// URL.",
+            )
+        with self._failures():
+            if self.path is not None:
                 self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
                 self.path.touch(mode=0o600, exist_ok=True)
-            engine = sqlite_engine(str(self.path) if self.path else None)
-        self.engine = engine or create_engine(url, pool_pre_ping=True)
+            if engine is None and self.backend == "sqlite":
+                engine = sqlite_engine(str(self.path) if self.path else None, timeout)
+            self.engine = engine or create_engine(
+                url, pool_pre_ping=True, connect_args=_connect_args(parsed, timeout)
+            )
         # An in-memory SQLite database is one connection: one user at a time.
         self._serial: AbstractContextManager[Any] = (
             threading.RLock() if self.backend == "sqlite" and self.path is None else nullcontext()
         )
-        self.salt = self._prepare()
+        try:
+            self.salt = self._prepare()
+            self.prune_if_due()
+        except PagerDutyStoreError:
+            self.engine.dispose()
+            raise
 
     @classmethod
     def memory(cls) -> IncidentStore:
@@ -239,21 +313,99 @@ class IncidentStore:
     def close(self) -> None:
         self.engine.dispose()
 
+    # -- failures ------------------------------------------------------------------------
+
+    @contextmanager
+    def _failures(self) -> Iterator[None]:
+        """Turn a database or file-system error of the block into one PagerDutyStoreError."""
+        try:
+            yield
+        except (SQLAlchemyError, sqlite3.Error, OSError, ImportError) as exc:
+            raise self._failure(exc) from exc
+
+    def _failure(self, exc: BaseException) -> PagerDutyStoreError:
+        """The PagerDutyStoreError saying how ``exc`` made the store unusable: its first line,
+        without SQL or the password."""
+        cause = getattr(exc, "orig", None) or exc
+        if isinstance(cause, OSError) and cause.strerror:
+            reason = f"{cause.strerror} ({cause.filename})" if cause.filename else cause.strerror
+        else:
+            lines = str(cause).strip().splitlines()
+            reason = lines[0] if lines else type(cause).__name__
+        if self._password:
+            reason = reason.replace(self._password, "***")
+        reason = textwrap.shorten(reason, 200, placeholder=" ...")
+        problem = _problem(exc, cause, self.backend)
+        memory = f"or set {ENV_VAR}=memory to keep history in memory"
+        if problem == "unreachable":
+            hint = (
+                f"Check that the database runs and the URL (host, port, user) is right, {memory}."
+            )
+        elif problem == "locked":
+            hint = (
+                f"Another process held it for over {self.timeout:g} s ({TIMEOUT_ENV}): "
+                f"try again, {memory}."
+            )
+        elif problem == "not writable":
+            hint = f"Make it writable, point {ENV_VAR} at a writable path, {memory}."
+        elif problem == "missing its driver":
+            hint = f"Install it (pip install 'pd_toolkit[postgres]'), {memory}."
+        else:
+            drop = (
+                "delete it (and its -wal and -shm files)" if self.path else "drop its pdtk_ tables"
+            )
+            hint = f"It is only a cache of PagerDuty: {drop}, {memory}."
+        return PagerDutyStoreError(
+            f"Store {self.label} is {problem}: {reason}", problem=problem, hint=hint
+        )
+
     # -- transactions and schema -------------------------------------------------------
+
+    def _lock(self, conn: Connection, partition: str | None) -> None:
+        """PostgreSQL: the transaction's advisory lock on a partition (None: the schema)."""
+        if self.backend == "postgresql":
+            key = func.hashtext(partition) if partition is not None else _SCHEMA_LOCK
+            conn.execute(select(func.pg_advisory_xact_lock(key)))
 
     @contextmanager
     def _begin(self, partition: str | None = None) -> Iterator[Connection]:
         """A write transaction, holding the partition's (or the schema's) lock."""
-        with self._serial, self.engine.begin() as conn:
-            if self.backend == "postgresql":
-                key = func.hashtext(partition) if partition is not None else _SCHEMA_LOCK
-                conn.execute(select(func.pg_advisory_xact_lock(key)))
+        with self._failures(), self._serial, self.engine.begin() as conn:
+            self._lock(conn, partition)
             yield conn
+
+    def _use(self, conn: Connection, partition: str, *, write: bool = True) -> None:
+        """Record that ``partition`` is used now; a write creates its row, a read only
+        refreshes an existing one (an empty partition has nothing to keep)."""
+        now = self._now()
+        if write:
+            stmt = self._insert(partitions_table).values(
+                partition=partition, revision=0, used_ts=epoch(now)
+            )
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["partition"], set_={"used_ts": stmt.excluded.used_ts}
+                )
+            )
+        else:
+            conn.execute(
+                update(partitions_table)
+                .where(partitions_table.c.partition == partition)
+                .values(used_ts=epoch(now))
+            )
+        self._used[partition] = now
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        with self._serial, self.engine.connect() as conn:
+        with self._failures(), self._serial, self.engine.connect() as conn:
             yield conn
+
+    def _touch(self, partition: str) -> None:
+        """Record that a read used ``partition`` (at most once per ``USE_EVERY`` per handle)."""
+        last = self._used.get(partition)
+        if last is None or self._now() - last >= USE_EVERY:
+            with self._begin(partition) as conn:
+                self._use(conn, partition, write=False)
 
     def _prepare(self) -> bytes:
         """Create the schema, or rebuild one of another version; the partition salt."""
@@ -290,12 +442,11 @@ class IncidentStore:
         return (postgresql if self.backend == "postgresql" else sqlite).insert(table)
 
     def _bump(self, conn: Connection, partition: str) -> None:
-        stmt = self._insert(partitions_table).values(partition=partition, revision=1)
+        """A new revision of the partition (whose row ``_use`` wrote)."""
         conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["partition"],
-                set_={"revision": partitions_table.c.revision + 1},
-            )
+            update(partitions_table)
+            .where(partitions_table.c.partition == partition)
+            .values(revision=partitions_table.c.revision + 1)
         )
 
     # -- incidents ---------------------------------------------------------------------
@@ -345,6 +496,7 @@ class IncidentStore:
     def put_incidents(self, partition: str, incidents: Sequence[Mapping[str, Any]]) -> UpsertCount:
         """Insert or refresh incidents (compact dicts with id, created_at)."""
         with self._begin(partition) as conn:
+            self._use(conn, partition)
             return self._upsert(conn, partition, incidents)
 
     def put_slice(
@@ -358,6 +510,7 @@ class IncidentStore:
     ) -> UpsertCount:
         """Store one fetched slice and mark [since, until) of ``scope`` as synced, atomically."""
         with self._begin(partition) as conn:
+            self._use(conn, partition)
             count = self._upsert(conn, partition, incidents)
             where = (slices_table.c.partition == partition) & (slices_table.c.scope == scope)
             known = conn.execute(
@@ -395,6 +548,7 @@ class IncidentStore:
         if statuses:
             query = query.where(incidents_table.c.status.in_(list(statuses)))
         query = query.order_by(incidents_table.c.created_ts, incidents_table.c.id)
+        self._touch(partition)
         with self._read() as conn:
             found = [json.loads(data) for data in conn.scalars(query)]
         if team_ids:
@@ -412,6 +566,7 @@ class IncidentStore:
 
     def coverage(self, partition: str, scope: str) -> list[tuple[datetime, datetime]]:
         """The synced [since, until) intervals of ``scope`` (merged, oldest first)."""
+        self._touch(partition)
         with self._read() as conn:
             rows = conn.execute(
                 select(slices_table.c.since_ts, slices_table.c.until_ts)
@@ -454,6 +609,7 @@ class IncidentStore:
             for key, value in resolutions.items()
         ]
         with self._begin(partition) as conn:
+            self._use(conn, partition)
             conn.execute(stmt, rows)
 
     def fact(self, partition: str, name: str) -> tuple[str, datetime] | None:
@@ -475,22 +631,122 @@ class IncidentStore:
             set_={"value": stmt.excluded.value, "updated_ts": stmt.excluded.updated_ts},
         )
         with self._begin(partition) as conn:
+            self._use(conn, partition)
             conn.execute(stmt)
 
     def forget(self, partition: str) -> None:
         """Drop everything one partition holds."""
         with self._begin(partition) as conn:
-            for table in (
-                incidents_table,
-                resolutions_table,
-                facts_table,
-                slices_table,
-                partitions_table,
-            ):
-                conn.execute(delete(table).where(table.c.partition == partition))
+            self._delete(conn, partition)
+
+    def _delete(self, conn: Connection, partition: str) -> None:
+        for table in (
+            incidents_table,
+            resolutions_table,
+            facts_table,
+            slices_table,
+            partitions_table,
+        ):
+            conn.execute(delete(table).where(table.c.partition == partition))
+        self._used.pop(partition, None)
+
+    # -- pruning and inspection --------------------------------------------------------
+
+    def prune(self, older_than: timedelta | None = None) -> list[str]:
+        """Drop every partition unused for longer than ``older_than`` (default:
+        ``prune_after``; when both are None, nothing); the partitions dropped."""
+        keep_for = older_than if older_than is not None else self.prune_after
+        if keep_for is None:
+            return []
+        with self._begin() as conn:
+            return self._prune(conn, keep_for)
+
+    def prune_if_due(self) -> list[str]:
+        """:meth:`prune` when the store was last pruned over ``PRUNE_EVERY`` ago (the database
+        is asked at most that often per handle): on open and on sync."""
+        now = self._now()
+        checked = self._prune_checked
+        if self.prune_after is None or (checked is not None and now - checked < PRUNE_EVERY):
+            return []
+        self._prune_checked = now
+        with self._begin() as conn:
+            last = conn.scalar(select(meta_table.c.value).where(meta_table.c.name == "pruned_at"))
+            if last is not None and now - from_epoch(int(last)) < PRUNE_EVERY:
+                return []
+            return self._prune(conn, self.prune_after)
+
+    def _prune(self, conn: Connection, keep_for: timedelta) -> list[str]:
+        """In a transaction holding the schema's lock: drop the partitions unused for over
+        ``keep_for`` (each under its own lock, checked again there) and note when."""
+        now = self._now()
+        stale = select(partitions_table.c.partition).where(
+            partitions_table.c.used_ts < epoch(now - keep_for)
+        )
+        dropped = []
+        for partition in conn.scalars(stale).all():
+            self._lock(conn, partition)
+            if conn.scalar(stale.where(partitions_table.c.partition == partition)) is None:
+                continue  # used meanwhile
+            self._delete(conn, partition)
+            dropped.append(partition)
+        stmt = self._insert(meta_table).values(name="pruned_at", value=str(epoch(now)))
+        conn.execute(
+            stmt.on_conflict_do_update(index_elements=["name"], set_={"value": stmt.excluded.value})
+        )
+        return dropped
+
+    def partitions(self) -> list[PartitionInfo]:
+        """Every partition the store holds, the most recently used first."""
+        with self._read() as conn:
+
+            def counts(table: Table) -> dict[str, int]:
+                query = select(table.c.partition, func.count()).group_by(table.c.partition)
+                return {key: int(n) for key, n in conn.execute(query).all()}
+
+            incidents, resolutions = counts(incidents_table), counts(resolutions_table)
+            used = dict(
+                conn.execute(select(partitions_table.c.partition, partitions_table.c.used_ts)).all()
+            )
+            spans = {
+                key: (from_epoch(lo), from_epoch(hi))
+                for key, lo, hi in conn.execute(
+                    select(
+                        slices_table.c.partition,
+                        func.min(slices_table.c.since_ts),
+                        func.max(slices_table.c.until_ts),
+                    ).group_by(slices_table.c.partition)
+                ).all()
+            }
+        found = [
+            PartitionInfo(
+                partition=key,
+                incidents=incidents.get(key, 0),
+                resolutions=resolutions.get(key, 0),
+                last_used=from_epoch(used[key]) if key in used else None,
+                covered=spans.get(key),
+            )
+            for key in {*incidents, *resolutions, *used, *spans}
+        ]
+        never = datetime.min.replace(tzinfo=UTC)
+        return sorted(found, key=lambda p: (p.last_used or never, p.partition), reverse=True)
+
+    def vacuum(self) -> None:
+        """Give the space of dropped rows back to the file system (a SQLite file; PostgreSQL's
+        autovacuum does it on its own)."""
+        if self.path is None:
+            return
+        with self._failures(), self._serial:
+            raw = self.engine.raw_connection()
+            try:
+                cursor = raw.cursor()  # the connection is in autocommit mode
+                cursor.execute("VACUUM")
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # and empty the WAL file
+            finally:
+                raw.close()
 
     def stats(self, partition: str | None = None) -> StoreStats:
-        """Row counts (of one partition, or all) and the file size of a SQLite store."""
+        """Row counts (of one partition, or all) and the size on disk (a SQLite file's, or
+        the PostgreSQL tables' with their indexes; None in memory)."""
 
         def count(table: Table) -> int:
             query = select(func.count()).select_from(table)
@@ -498,15 +754,21 @@ class IncidentStore:
                 query = query.where(table.c.partition == partition)
             return int(conn.scalar(query) or 0)
 
+        size = None
         with self._read() as conn:
             counts = [count(t) for t in (incidents_table, resolutions_table, facts_table)]
-        size = None
+            if self.backend == "postgresql":
+                size = sum(
+                    int(conn.scalar(select(func.pg_total_relation_size(table.name))) or 0)
+                    for table in metadata.sorted_tables
+                )
         if self.path is not None:
-            size = sum(
-                p.stat().st_size
-                for p in (self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm"))
-                if p.exists()
-            )
+            with self._failures():
+                size = sum(
+                    p.stat().st_size
+                    for p in (self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm"))
+                    if p.exists()
+                )
         return StoreStats(*counts, bytes_on_disk=size)
 
 
@@ -524,23 +786,96 @@ def store_url(spec: str | None, environ: Mapping[str, str] | None = None) -> str
     return f"sqlite:///{Path(spec).expanduser().resolve()}"
 
 
-def open_store(spec: str | IncidentStore | None = None) -> IncidentStore:
+def open_store(
+    spec: str | IncidentStore | None = None, environ: Mapping[str, str] | None = None
+) -> IncidentStore:
     """The store for ``spec`` (see :func:`store_url`), opened now: the caller owns it and
     closes it (``PagerDutyAPI`` does, for the store it opens); an IncidentStore is returned as
-    it is."""
+    it is. ``PD_TOOLKIT_STORE_TIMEOUT`` (seconds, default 30) and
+    ``PD_TOOLKIT_STORE_PRUNE_DAYS`` (default 30; 0: never prune) tune it."""
     if isinstance(spec, IncidentStore):
         return spec
-    return IncidentStore(store_url(spec))
+    env = os.environ if environ is None else environ
+    days = _setting(env, PRUNE_ENV, DEFAULT_PRUNE_AFTER.days)
+    return IncidentStore(
+        store_url(spec, env),
+        timeout=_setting(env, TIMEOUT_ENV, DEFAULT_TIMEOUT),
+        prune_after=timedelta(days=days) if days else None,
+    )
+
+
+def default_to_memory(environ: MutableMapping[str, str] | None = None) -> None:
+    """Keep this process's history in memory unless ``PD_TOOLKIT_STORE`` names a store: for
+    runs on the built-in sandbox, each on a new port (so a new partition nobody reads again)."""
+    env = os.environ if environ is None else environ
+    if not env.get(ENV_VAR, "").strip():
+        env[ENV_VAR] = MEMORY
+
+
+def _setting(env: Mapping[str, str], name: str, default: float) -> float:
+    """A number from 0 to 100,000 in the environment variable ``name``, else ``default``."""
+    raw = env.get(name, "").strip()
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 100_000:
+        raise PagerDutyConfigError(
+            f"{name} is {raw!r}", hint=f"Set {name} to a number from 0 to 100000, or unset it."
+        )
+    return value
+
+
+def _connect_args(url: URL, timeout: float) -> dict[str, Any]:
+    """libpq's connect timeout (at least its minimum, 2 s) unless the URL sets one."""
+    if url.get_driver_name() in ("psycopg", "psycopg2") and "connect_timeout" not in url.query:
+        return {"connect_timeout": max(2, math.ceil(timeout))}
+    return {}
+
+
+_NOT_WRITABLE = (
+    "readonly",
+    "read-only",
+    "unable to open",
+    "permission denied",
+    "disk i/o",
+    "is full",
+)
+
+
+def _problem(exc: BaseException, cause: BaseException, backend: str) -> str:
+    """How a store failed: unreachable, corrupt, locked, not writable, missing its driver,
+    else unusable (from the DBAPI error's type, SQLSTATE and text)."""
+    if isinstance(cause, ImportError):
+        return "missing its driver"
+    if isinstance(cause, OSError):
+        return "not writable"
+    text = str(cause).lower()
+    state = str(getattr(cause, "sqlstate", None) or "")
+    if "locked" in text or state in ("55P03", "40P01"):
+        return "locked"
+    if "not a database" in text or "malformed" in text or state.startswith("XX"):
+        return "corrupt"
+    if state == "42501" or state.startswith("53") or any(w in text for w in _NOT_WRITABLE):
+        return "not writable"
+    connection = isinstance(exc, OperationalError | InterfaceError) and not state
+    if backend == "postgresql" and (connection or state.startswith(("08", "28"))):
+        return "unreachable"
+    return "unusable"
 
 
 __all__ = [
     "ALL_SCOPE",
     "ENV_VAR",
+    "PRUNE_ENV",
     "SCHEMA_VERSION",
+    "TIMEOUT_ENV",
     "IncidentStore",
+    "PartitionInfo",
     "StoreStats",
     "UpsertCount",
     "default_store_path",
+    "default_to_memory",
     "open_store",
     "store_url",
 ]

@@ -219,8 +219,10 @@ def sync_incidents(
     """Make the store hold the scope's incidents created in [since, until).
 
     A scope is covered by its own sync state or by the whole account's. When the store is at
-    most ``fresh_for`` behind ``until`` and has no gap, nothing is sent.
+    most ``fresh_for`` behind ``until`` and has no gap, nothing is sent. Partitions unused for
+    long are pruned first, when due (see :meth:`IncidentStore.prune_if_due`).
     """
+    store.prune_if_due()
     partition = store.partition(client)
     scope = scope_key(service_ids, team_ids)
     report = SyncReport(scope=scope)

@@ -106,8 +106,11 @@ class PagerDutyTool(BaseTool):
             raise ToolException(str(exc)) from exc
         except Exception as exc:
             logger.exception("%s failed unexpectedly", self.name)
+            # The first line only, capped: a library's multi-line error (SQL, a traceback's
+            # context) never reaches the model.
+            first = str(exc).strip().partition("\n")[0][:200]
             raise ToolException(
-                f"{self.name} failed unexpectedly ({type(exc).__name__}: {exc}). PagerDuty may "
+                f"{self.name} failed unexpectedly ({type(exc).__name__}: {first}). PagerDuty may "
                 "have answered in an unexpected shape; try again or use another tool."
             ) from exc
 
