@@ -33,8 +33,10 @@ def _service(incident: Incident) -> str | None:
 
 
 def _oncall_args(incident: Incident) -> dict[str, Any]:
+    """Who is on call now (the next shift is not worth a request in an investigation)."""
     policy = incident.escalation_policy.id if incident.escalation_policy else None
-    return {"escalation_policy": policy} if policy else {"service": _service(incident)}
+    target = {"escalation_policy": policy} if policy else {"service": _service(incident)}
+    return {**target, "include_next": False}
 
 
 TABLE: tuple[Lookup, ...] = (

@@ -68,11 +68,23 @@ def _alert_facts(bodies: Bodies) -> list[str]:
     ]
 
 
+def _slot(oncall: dict[str, Any], at: str | None) -> tuple[Any, ...]:
+    schedule = (oncall.get("schedule") or {}).get("id")
+    return (oncall["escalation_policy"]["id"], oncall.get("escalation_level"), schedule, at)
+
+
 def _oncall_facts(bodies: Bodies) -> list[str]:
+    """Who is on call now (the first /oncalls answer: users, schedules, policies) and who
+    takes over when each scheduled shift ends (from a later /oncalls answer, if asked)."""
+    pages = [body["oncalls"] for _, body in bodies if isinstance(body.get("oncalls"), list)]
+    now, later = pages[0], [o for page in pages[1:] for o in page]
+    ends = {_slot(o, o.get("end")) for o in now if o.get("end") and o.get("schedule")}
+    takers = {o["user"]["id"] for o in later if _slot(o, o.get("start")) in ends}
     return sorted(
-        {o["user"]["id"] for o in _items(bodies, "oncalls")}
-        | {o["schedule"]["id"] for o in _items(bodies, "oncalls") if o.get("schedule")}
-        | {o["escalation_policy"]["id"] for o in _items(bodies, "oncalls")}
+        {o["user"]["id"] for o in now}
+        | {o["schedule"]["id"] for o in now if o.get("schedule")}
+        | {o["escalation_policy"]["id"] for o in now}
+        | takers
     )
 
 

@@ -245,6 +245,14 @@ class Note(PDModel):
     created_at: Time = None
 
 
+Slot = tuple[str | None, int | None, str | None]
+
+
+def _slot(policy: Ref | None, level: int | None, schedule: Ref | None) -> Slot:
+    """(policy id, level, schedule id): where a shift sits in the escalation policies."""
+    return (policy.id if policy else None, level, schedule.id if schedule else None)
+
+
 class OnCall(PDModel):
     escalation_policy: OptRef = None
     escalation_level: Int = None
@@ -252,6 +260,58 @@ class OnCall(PDModel):
     schedule: OptRef = None
     start: Time = None
     end: Time = None
+
+    @property
+    def slot(self) -> Slot:
+        return _slot(self.escalation_policy, self.escalation_level, self.schedule)
+
+    def hands_over_to(self, other: OnCall) -> bool:
+        """``other`` is on call in this shift's slot (policy, level, schedule) when it ends."""
+        return (
+            self.end is not None
+            and other.slot == self.slot
+            and other.start is not None
+            and other.start <= self.end
+            and (other.end is None or other.end > self.end)
+        )
+
+
+class Handover(PDModel):
+    """Who takes over a scheduled shift when it ends (``at``), in the same slot (escalation
+    policy, level and schedule); ``user`` None: nobody (the schedule has a gap then)."""
+
+    escalation_policy: Ref | None = None
+    escalation_level: int | None = None
+    schedule: Ref | None = None
+    at: datetime
+    user: Ref | None = None
+
+    @property
+    def slot(self) -> Slot:
+        return _slot(self.escalation_policy, self.escalation_level, self.schedule)
+
+
+class ContactMethod(PDModel):
+    """One way to reach a user; ``label`` and ``address`` are written by the user."""
+
+    id: Str = None
+    type: Str = None
+    label: Str = None
+    address: Str = None
+    country_code: Int = None
+
+    @property
+    def kind(self) -> str:
+        """'email', 'phone', 'sms', 'push_notification', 'whatsapp' (from ``type``)."""
+        return (self.type or "?").removesuffix("_contact_method")
+
+
+class UserContacts(PDModel):
+    """An on-call user's contact methods, or why they could not be read."""
+
+    user: Ref
+    methods: list[ContactMethod] = []
+    error: str | None = None
 
 
 class EscalationRule(PDModel):
@@ -335,6 +395,15 @@ class OnCallReport(PDModel):
     escalation_policies: list[Ref]
     oncalls: list[OnCall]
     total: int | None = None
+    handovers: list[Handover] = []
+    contacts: list[UserContacts] | None = None  # None: not asked for
+    contacts_left_out: int = 0  # on-call users whose contact methods were not fetched
+
+    def handover(self, oncall: OnCall) -> Handover | None:
+        """The handover at the end of ``oncall``'s shift, if known."""
+        return next(
+            (h for h in self.handovers if h.at == oncall.end and h.slot == oncall.slot), None
+        )
 
 
 class ServiceStatus(PDModel):

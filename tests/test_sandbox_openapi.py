@@ -161,6 +161,29 @@ def test_every_endpoint_matches_the_official_schema(
     assert not failures, "\n".join(failures[:30])
 
 
+def test_users_contact_methods_match_the_official_schema(
+    plan_sandbox: Sandbox, registry: Registry
+) -> None:
+    """The contact methods GET /users/{id}?include[]=contact_methods embeds (what the on-call
+    tool reads) have the shape of PagerDuty's /users/{id}/contact_methods answer."""
+    validator = _validator(registry, _response_schema("/users/{id}/contact_methods"))
+    failures: list[str] = []
+    for user in plan_sandbox.account.users:
+        response = requests.get(
+            f"{plan_sandbox.base_url}/users/{user['id']}",
+            params={"include[]": "contact_methods"},
+            headers={"Authorization": f"Token token={plan_sandbox.api_key}"},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        methods = {"contact_methods": response.json()["user"]["contact_methods"]}
+        assert methods["contact_methods"] and all(
+            "address" in m for m in methods["contact_methods"]
+        )
+        failures += [f"{user['id']}: {e.message[:200]}" for e in validator.iter_errors(methods)]
+    assert not failures, "\n".join(failures[:10])
+
+
 @pytest.mark.parametrize(
     ("path", "status", "key"),
     [

@@ -22,11 +22,13 @@ from typing import Any
 from .generate import API, HISTORY_INCIDENTS, WEB, Json, World, generate, iso, new_incident, ref
 from .rotation import render, shifts, user_at
 
-# The objects `SandboxAccount.rename` renames, and the containers that hold them or refer to them.
+# The objects `SandboxAccount.rename` renames (and contact methods, which it relabels), and the
+# containers that hold them or refer to them.
 RENAMEABLE = ("team", "user", "schedule", "escalation_policy", "service")
 _NAMED = ("teams", "users", "schedules", "escalation_policies", "services")
 _REFERRING = (
     *_NAMED,
+    "contact_methods",
     "incidents",
     "alerts",
     "log_entries",
@@ -50,6 +52,7 @@ class SandboxAccount(World):
         self._by_id: dict[str, Json] = {}
         for attr in _NAMED:
             self._register(getattr(self, attr))
+        self._register([m for methods in self.contact_methods.values() for m in methods])
         self._index()
 
     # ------------------------------------------------------------------ changes over time
@@ -74,16 +77,23 @@ class SandboxAccount(World):
         """Rename teams, users, schedules, escalation policies or services of a `fork` (``{id:
         new name}``), as PagerDuty shows a renamed object: its `name` and `summary`, and the
         `summary` of every reference to it (incidents, alerts, log entries, notes, change
-        events, other objects, on-calls). Free text that mentions an old name stays as written,
-        and `trigger_incident` still takes the catalog's name."""
+        events, other objects, on-calls). A contact method's id relabels it (its `label`, and
+        the `summary` of it and of its references). Free text that mentions an old name stays
+        as written, and `trigger_incident` still takes the catalog's name."""
         for obj_id in names:
             found = self._by_id.get(obj_id)
-            if found is None or found["type"] not in RENAMEABLE:
-                raise KeyError(f"no team, user, schedule, escalation policy or service {obj_id!r}")
+            if found is None or not (
+                found["type"] in RENAMEABLE or found["type"].endswith("_contact_method")
+            ):
+                raise KeyError(
+                    f"no team, user, schedule, escalation policy, service or contact method "
+                    f"{obj_id!r}"
+                )
         for attr in _REFERRING:
             setattr(self, attr, _renamed(getattr(self, attr), names))
         for attr in _NAMED:
             self._register(getattr(self, attr))
+        self._register([m for methods in self.contact_methods.values() for m in methods])
         self._index()
 
     def trigger_incident(self, mode_name: str, service_name: str, at: datetime) -> Json:
@@ -295,7 +305,7 @@ def _renamed(value: Any, names: Mapping[str, str]) -> Any:
         obj_id = value.get("id")
         name = names.get(obj_id) if isinstance(obj_id, str) else None
         if name is not None:
-            items |= {field: name for field in ("summary", "name") if field in value}
+            items |= {field: name for field in ("summary", "name", "label") if field in value}
         return items if any(items[key] is not value[key] for key in value) else value
     if isinstance(value, list):
         copied = [_renamed(item, names) for item in value]

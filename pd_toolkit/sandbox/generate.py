@@ -369,12 +369,12 @@ def _add_users(world: World, ids: _Ids) -> None:
         world.user_id_by_name[spec.name] = uid
         first, _, last = spec.name.partition(" ")
         email = f"{first}.{last.replace(' ', '').replace(chr(39), '')}@example.com".lower()
-        phone = f"+1555555{n:04d}"
-        methods = [
-            ("email", "Work email", email),
-            ("phone", "Mobile", phone),
-            ("sms", "Mobile", phone),
-            ("push_notification", "iPhone", "iPhone 15"),
+        phone = f"555555{n:04d}"  # as PagerDuty keeps a number: national, + country_code
+        methods: list[tuple[str, str, str, Json]] = [
+            ("email", "Work email", email, {}),
+            ("phone", "Mobile", phone, {"country_code": 1}),
+            ("sms", "Mobile", phone, {"country_code": 1}),
+            ("push_notification", "iPhone", "iPhone 15", {"device_type": "ios"}),
         ]
         world.contact_methods[uid] = [
             {
@@ -385,8 +385,9 @@ def _add_users(world: World, ids: _Ids) -> None:
                 "html_url": None,
                 "label": label,
                 "address": address,
+                **extra,
             }
-            for kind, label, address in methods
+            for kind, label, address, extra in methods
         ]
         world.users.append(
             {
