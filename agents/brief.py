@@ -42,6 +42,7 @@ from pd_toolkit.phrases import (
     FIX_CAP,
     TITLE_CAP,
     TOLD_KINDS,
+    WEAK_MATCH,
     Style,
     ago_phrase,
     alert_details_phrase,
@@ -315,9 +316,12 @@ def _changes_section(changes: ChangeList, trigger: datetime | None, tz: tzinfo) 
 
 
 def _similar_line(match: SimilarIncident, tz: tzinfo) -> str:
+    """One match; a weak one is marked possibly related, and its fix is not offered."""
     record = match.incident
-    line = f"#{record.number} {similar_phrase(match, MARKDOWN, tz)} {cite('incident', record.id)}"
-    if match.resolution:
+    mark = f"{WEAK_MATCH} (weak): " if match.weak else ""
+    line = f"{mark}#{record.number} {similar_phrase(match, MARKDOWN, tz)} "
+    line += cite("incident", record.id)
+    if match.resolution and not match.weak:
         line += f"\n   - {resolution_phrase(match.resolution, MARKDOWN)}"
     return line
 
@@ -330,9 +334,12 @@ def _similar_section(similar: SimilarIncidents, tz: tzinfo) -> list[str]:
         f"{fmt_time(query.since, tz)[:10]}..{fmt_time(query.until, tz)[:10]}.",
         "",
     ]
-    lines += [f"{n}. {_similar_line(m, tz)}" for n, m in enumerate(similar.matches, start=1)] or [
-        "No similar past incidents."
-    ]
+    if not any(not m.weak for m in similar.matches):
+        lines += [
+            "No similar past incident found (none reached the match threshold)"
+            + (f"; the {len(similar.matches)} nearest, {WEAK_MATCH}:" if similar.matches else ".")
+        ]
+    lines += [f"{n}. {_similar_line(m, tz)}" for n, m in enumerate(similar.matches, start=1)]
     if similar.recent:
         shown = {m.incident.id: n for n, m in enumerate(similar.matches, start=1)}
         lines += ["", "Most recent earlier occurrences (however worded):"]
@@ -456,8 +463,14 @@ def _summary(
             f"- Closest change: {untrusted(closest.summary)}, "
             f"{lead_time(closest.timestamp, trigger)} {cite('change', closest.id)}"
         )
-    if similar and similar.matches:
-        top = similar.matches[0].incident
+    strong = [m for m in similar.matches if not m.weak] if similar else []
+    if similar and similar.matches and not strong:
+        lines.append(
+            f"- Not seen before: no similar incident in {similar.pattern.window_days} days "
+            f"({len(similar.matches)} {WEAK_MATCH}, weak: no past fix to suggest)"
+        )
+    elif similar and strong:
+        top = strong[0].incident
         latest = similar.recent[0].incident if similar.recent else None
         last = f", last on {fmt_time(latest.created_at, tz)} (#{latest.number})" if latest else ""
         fix = (
@@ -492,7 +505,8 @@ def compose_brief(state: Mapping[str, Any], tz: tzinfo) -> str:
     :func:`with_assessment`, so the brief is composed once)."""
     now = datetime.fromisoformat(state["investigated_at"])
     if not state.get("target"):
-        return _failed_brief(state)
+        record = (state.get("lookups") or {}).get("incident") or {}
+        return _nothing_open_brief(state, tz) if record.get("ok") else _failed_brief(state)
     incident = Incident.model_validate(state["target"])
     timeline = _artifact(state, "timeline", IncidentTimeline)
     alerts = _artifact(state, "alerts", IncidentAlerts)
@@ -544,6 +558,35 @@ def compose_brief(state: Mapping[str, Any], tz: tzinfo) -> str:
     stamp = f"_Investigated {fmt_time(now, tz)}._"
     body = "\n\n".join(f"## {name}\n\n" + "\n".join(lines) for name, lines in sections)
     return f"{title}\n\n{stamp}\n\n{body}\n"
+
+
+def _nothing_open_brief(state: Mapping[str, Any], tz: tzinfo) -> str:
+    """No open incident where the investigation looked: an answer, not a failure."""
+    record = (state.get("lookups") or {}).get("incident") or {}
+    filters = (record.get("artifact") or {}).get("filters") or {}
+    now = datetime.fromisoformat(state["investigated_at"])
+    steps = [
+        "Run again with an incident number (`python -m agents.investigate 1234`), an incident "
+        "id or URL: resolved incidents can be investigated too."
+    ]
+    if filters.get("service"):
+        where = f"on service {inert_name(filters['service'], 120)}"
+        steps.append("Run without `--service` for the most urgent open incident anywhere.")
+    elif filters.get("team scope"):
+        where = f"in the team scope {inert_name(filters['team scope'], 200)}"
+        steps.append(
+            "Other teams' incidents are outside the team scope (`PAGERDUTY_TEAMS`): unset it "
+            "to look at the whole account."
+        )
+    else:
+        where = "on the account"
+    return (
+        "# Nothing open to investigate\n\n"
+        f"## Summary\n\nNo open incident {where} at {fmt_time(now, tz)}.\n\n"
+        "## Suggested next steps\n\n"
+        + "\n".join(f"{n}. {step}" for n, step in enumerate(steps, start=1))
+        + "\n"
+    )
 
 
 def _failed_brief(state: Mapping[str, Any]) -> str:

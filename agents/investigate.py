@@ -20,7 +20,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated, Any, TextIO, TypedDict
@@ -39,6 +39,7 @@ from agents.llm import NO_MODEL_HELP, chat_model_from_settings
 from agents.options import add_connection_options, open_client
 from agents.synthesis import Synthesis, synthesize
 from pd_toolkit import PagerDutyClient, PagerDutyToolkit
+from pd_toolkit.errors import PagerDutyError
 from pd_toolkit.models import Incident, IncidentList
 from pd_toolkit.scope import teams_from_env
 from pd_toolkit.store import IncidentStore
@@ -132,18 +133,24 @@ class Investigation:
         time_zone: str = "UTC",
         store: str | IncidentStore | None = None,
         teams: list[str] | None = None,
+        open_store: bool = True,
     ) -> None:
         clock = (lambda: now) if isinstance(now, datetime) else now
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.tz = ZoneInfo(time_zone)
         self.client = client
-        toolkit = PagerDutyToolkit(
+        self.toolkit = PagerDutyToolkit(
             client=client, now=clock, time_zone=time_zone, teams=teams, store=store
         )
-        # Open the store and derive the client's partition (a deliberately slow KDF) now,
-        # not inside the first investigation's history lookup.
-        toolkit.api.partition()
-        self.tools: dict[str, BaseTool] = {tool.name: tool for tool in toolkit.get_tools()}
+        self.tools: dict[str, BaseTool] = {tool.name: tool for tool in self.toolkit.get_tools()}
+        if open_store:
+            self.open_store()
+
+    def open_store(self) -> None:
+        """Open the store and derive the client's partition (a deliberately slow KDF), so that
+        the first history lookup does not wait for them. Blocking I/O, done once: the
+        constructor calls it unless told not to, else ``find_incident`` does."""
+        self.toolkit.api.partition()
 
     def call(
         self, tool: str, unavailable: str | None = None, **args: Any
@@ -183,7 +190,12 @@ class Investigation:
     # find_incident ---------------------------------------------------------------------
 
     def find_incident(self, state: InvestigationState) -> dict[str, Any]:
-        """The incident to investigate, as a JSON dict in ``target`` (None on failure)."""
+        """The incident to investigate, as a JSON dict in ``target`` (None on failure, or when
+        nothing is open)."""
+        # At once when already open; in this node's thread when deferred. A store that cannot
+        # open is the history lookup's gap (its tool says why), not the investigation's end.
+        with suppress(PagerDutyError):
+            self.open_store()
         stamp = self.clock().astimezone(UTC).isoformat()
         if state.get("incident"):
             record, message = self.call("pagerduty_get_incident", incident=state["incident"])
@@ -217,16 +229,9 @@ class Investigation:
             return record, None
         listing: IncidentList = message.artifact
         newest = listing.items[:1]  # the listing is newest first
-        target = most_urgent(newest if service else listing.items)
-        if target is None:
-            where = f"service {service!r}" if service else "the account"
-            record["ok"] = False
-            record["error"] = (
-                f"No open incident on {where}: give an incident number, id or URL instead."
-            )
-            return record, None
-        # The toolkit keeps listed incidents briefly, so the lookups by id send no extra GET.
-        return record, target
+        # None when nothing is open: an answer (the record stays ok), not a failure. The
+        # toolkit keeps listed incidents briefly, so the lookups by id send no extra GET.
+        return record, most_urgent(newest if service else listing.items)
 
     # the six lookups ----------------------------------------------------------------------
 
@@ -268,11 +273,14 @@ def add_investigation(
     time_zone: str = "UTC",
     store: str | IncidentStore | None = None,
     teams: list[str] | None = None,
+    open_store: bool = True,
 ) -> str:
     """Add the investigation's nodes and edges (from START) to ``builder``, whose state
     extends :class:`InvestigationState`; the name of the last node, for the caller to wire on
     (``build_graph`` ends there, the responder adds its approval after it)."""
-    nodes = Investigation(client, now=now, time_zone=time_zone, store=store, teams=teams)
+    nodes = Investigation(
+        client, now=now, time_zone=time_zone, store=store, teams=teams, open_store=open_store
+    )
     builder.add_node("find_incident", nodes.find_incident)
     builder.add_edge(START, "find_incident")
     builder.add_conditional_edges("find_incident", _after_find, [*LOOKUPS, "assemble_brief"])
@@ -304,6 +312,7 @@ def build_graph(
     time_zone: str = "UTC",
     teams: list[str] | None = None,
     store: str | IncidentStore | None = None,
+    open_store: bool = True,
 ) -> CompiledStateGraph:
     """The compiled investigation graph (no checkpointer).
 
@@ -312,12 +321,22 @@ def build_graph(
     ``time_zone``: IANA zone for "this week" in the tools and the times in the brief.
     ``teams``: a team scope (names or ids): an incident outside it is refused, and every
     lookup answers within it. ``store``: where history is kept (see :class:`PagerDutyToolkit`;
-    None = ``PD_TOOLKIT_STORE`` or the default file). Each lookup records the requests it sent
-    (``client.count_requests``).
+    None = ``PD_TOOLKIT_STORE`` or the default file). ``open_store``: open the store (and
+    derive the client's partition, a deliberately slow KDF) now; False defers that blocking
+    I/O to the first run's ``find_incident`` node, which LangGraph runs in a worker thread
+    when the graph runs async (what a graph factory in an event loop, like ``langgraph dev``'s,
+    needs). Each lookup records the requests it sent (``client.count_requests``).
     """
     builder = StateGraph(InvestigationState, input_schema=InvestigationInput)
     last = add_investigation(
-        builder, client, model, now=now, time_zone=time_zone, store=store, teams=teams
+        builder,
+        client,
+        model,
+        now=now,
+        time_zone=time_zone,
+        store=store,
+        teams=teams,
+        open_store=open_store,
     )
     builder.add_edge(last, END)
     return builder.compile(name="investigate")
@@ -326,13 +345,17 @@ def build_graph(
 def graph(config: RunnableConfig) -> CompiledStateGraph:
     """Graph factory for ``langgraph dev`` / LangGraph Studio (see langgraph.json): built from
     the environment at run time (PAGERDUTY_API_KEY, ...; OPENAI_API_KEY optional), so that
-    importing this module needs no key."""
-    return build_graph(_client_from_env(), chat_model_from_settings(), teams=teams_from_env())
+    importing this module needs no key. The server calls it in its event loop, where blocking
+    I/O is refused: the store is opened in the first run's ``find_incident`` node instead."""
+    return build_graph(
+        _client_from_env(), chat_model_from_settings(), teams=teams_from_env(), open_store=False
+    )
 
 
 @cache
 def _client_from_env() -> PagerDutyClient:
-    """One client per server process, so name and history caches last across runs."""
+    """One client per server process: its rate budget (and the partition it derived for a
+    store file) last across runs."""
     return PagerDutyClient.from_env()
 
 
@@ -350,6 +373,8 @@ def _progress_line(node: str, update: dict[str, Any], seconds: float) -> str:
         record = records[0]
         mark = "ok " if record["ok"] else "!! "
         note = "" if record["ok"] else f"  unavailable: {_short(record['error'])}"
+        if record["ok"] and node == "find_incident" and not update.get("target"):
+            note = "  nothing open"
         return f"{mark}{node:<17}{record['seconds']:6.2f}s {record['requests']:3d} requests{note}"
     error = (update or {}).get("synthesis", {}).get("error") if node == "synthesize" else None
     note = f"  model unavailable: {_short(error)}" if error else ""
@@ -424,7 +449,11 @@ def main(argv: list[str] | None = None) -> int:
         client = open_client(args, stack)
         if client is None:
             return EXIT_CONFIG
-        compiled = build_graph(client, model, teams=teams_from_env())
+        try:  # the store opens here: unreachable, corrupt, locked, ...
+            compiled = build_graph(client, model, teams=teams_from_env())
+        except PagerDutyError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
         state = run_with_progress(compiled, request, sys.stderr)
     if args.json:
         print(json.dumps(state, indent=2))

@@ -91,6 +91,21 @@ def test_free_text_search_over_every_service(sandbox: Any) -> None:
     assert not result.notices  # free text never asks past_incidents
 
 
+def test_unrelated_free_text_finds_nothing_similar_and_offers_no_fix(sandbox: Any) -> None:
+    """Text the account never saw: its best matches are weak, listed as possibly related,
+    and none of their (unrelated) fixes is offered."""
+    api = api_for(sandbox)
+    result = find_similar_incidents(
+        api, text="the coffee machine on floor 3 is out of beans", now=FIXED_NOW
+    )
+    assert result.matches and all(m.weak for m in result.matches)
+    assert result.pattern.count == 0 and result.fixes == [] and result.recent == []
+    text = render_similar_incidents(result)
+    assert text.startswith('No similar incident found for text "the coffee machine')
+    assert "possibly related (weak) shown, no fix offered" in text.splitlines()[0]
+    assert "fix (" not in text and "Fix 1" not in text and "fixed before" not in text
+
+
 def test_402_fallback_is_silent_but_stated(fresh_sandbox: Any) -> None:
     api = api_for(fresh_sandbox)
     query = recurring_incident(fresh_sandbox)

@@ -401,12 +401,62 @@ def test_weak_matches_are_shown_marked_and_left_out_of_the_pattern() -> None:
     assert result.pattern.count == 0 and result.pattern.recurrence is None
     assert result.notices == [
         "Matches 1-5 are weak (similarity below 0.90): possibly related, not counted in the "
-        "pattern."
+        "pattern, their fixes not offered."
     ]
     strict = find_similar_incidents(  # type: ignore[arg-type]
         api, text="Postgres connection pool exhausted", now=NOW
     )
     assert strict.pattern.count == 12 and not strict.notices
+
+
+def test_a_weak_history_offers_no_fix_and_says_no_similar_incident_was_found() -> None:
+    """Every match below the pattern threshold: listed as possibly related, but how they were
+    fixed is neither looked up nor offered, and the answer says nothing similar was found."""
+    items = history()
+    notes = {i["id"]: [{"content": "Restarted pgbouncer"}] for i in items}
+    client = FakeClient(items, notes=notes)
+    result = find_similar_incidents(  # type: ignore[arg-type]
+        PagerDutyAPI(client),
+        text="Postgres connection pool exhausted",
+        pattern_threshold=0.9,
+        now=NOW,
+    )
+    assert len(result.matches) == 5 and all(m.weak for m in result.matches)
+    assert result.fixes == [] and result.pattern.count == 0
+    assert all(m.resolution is None for m in result.matches)
+    assert not any(path.endswith(("/notes", "/log_entries")) for path in client.paths)
+    lines = render_similar_incidents(result).splitlines()
+    assert lines[0].startswith('No similar incident found for text "Postgres connection pool')
+    assert lines[0].endswith("; 5 possibly related (weak) shown, no fix offered")
+    assert all(line.startswith(f"{n}. possibly related: #") for n, line in enumerate(lines[1:6], 1))
+    assert not any("fix (" in line or line.startswith("Fix ") for line in lines)
+
+
+def test_only_strong_matches_fixes_are_grouped_and_weak_ones_are_marked() -> None:
+    """Strong and weak matches shown together: the fixes come from the strong ones alone."""
+    items = history()
+    notes = {
+        i["id"]: [{"content": "Restarted pgbouncer" if i["id"] < "Q00100" else "Failed over"}]
+        for i in items
+    }
+    result = find_similar_incidents(  # type: ignore[arg-type]
+        PagerDutyAPI(FakeClient(items, notes=notes)),
+        text="Postgres connection pool exhausted",
+        limit=20,
+        now=NOW,
+    )
+    weak = [m for m in result.matches if m.weak]
+    strong = [m for m in result.matches if not m.weak]
+    assert strong and weak and result.pattern.count == len(strong)
+    assert [fix.summary for fix in result.fixes] == ["Restarted pgbouncer"]
+    assert {i for fix in result.fixes for i in fix.incident_ids} == {m.incident.id for m in strong}
+    assert all(m.resolution is None for m in weak)
+    text = render_similar_incidents(result)
+    assert text.startswith("Similar incidents to text") and "Failed over" not in text
+    lines = text.splitlines()[1 : len(result.matches) + 1]
+    for line, match in zip(lines, result.matches, strict=True):
+        assert line.split(" ", 1)[1].startswith("possibly related: #") == match.weak
+        assert ("| fix (note" in line) != match.weak
 
 
 def test_other_wordings_on_the_service_are_shown_not_hidden() -> None:

@@ -7,13 +7,15 @@ import json
 import re
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import FIXED_NOW, ROOT
 
 from agents.brief import EVIDENCE, compose_brief
-from agents.investigate import LOOKUPS, build_graph, main, most_urgent
+from agents.investigate import LOOKUPS, build_graph, failure_of, main, most_urgent
+from agents.lookups import SIMILAR_WINDOW_DAYS
 from agents.synthesis import build_messages, check_citations, known_evidence_ids
 from pd_toolkit import PagerDutyClient
 from pd_toolkit.models import Incident
@@ -165,7 +167,7 @@ def test_unknown_incident_renders_what_failed_and_what_to_do(sandbox: Any) -> No
     assert set(state["lookups"]) == {"incident"}
     assert state["brief"].startswith("# Investigation could not start")
     assert "No incident #999999" in state["brief"]
-    assert "## Suggested next steps" in state["brief"]
+    assert "Fix what the message above says" in section(state["brief"], "Suggested next steps")
 
 
 def test_a_refused_key_fails_find_incident_without_raising(sandbox: Any) -> None:
@@ -183,6 +185,52 @@ def test_service_without_open_incident_says_so(fresh_sandbox: Any) -> None:
     state = build_graph(client, now=FIXED_NOW).invoke({"service": sorted(quiet)[0]})
     assert state["target"] is None
     assert "No open incident on service" in state["brief"]
+
+
+def test_nothing_open_on_the_account_is_an_answer_not_a_failure() -> None:
+    listing = {"items": [], "total": 0, "filters": {"statuses": "acknowledged,triggered"}}
+    state = {
+        "investigated_at": FIXED_NOW.isoformat(),
+        "target": None,
+        "lookups": {"incident": {"ok": True, "artifact": listing, "error": None}},
+    }
+    brief = compose_brief(state, UTC)
+    assert brief.startswith("# Nothing open to investigate")
+    assert "No open incident on the account at 2026-11-18 09:30Z" in section(brief, "Summary")
+    steps = section(brief, "Suggested next steps")
+    assert "`python -m agents.investigate 1234`" in steps and "PAGERDUTY_TEAMS" not in steps
+    assert "Fix what the message" not in brief and "Data gaps" not in brief
+    assert failure_of(state) is None  # exit 0
+
+
+def test_a_one_off_incident_gets_no_past_fix_from_weak_matches() -> None:
+    """An incident whose cause its service never had: the nearest past incidents are weak,
+    so the brief and the tool say nothing similar was found and suggest none of their fixes."""
+    with Sandbox(now=FIXED_NOW) as sb:
+        incident = sb.trigger_incident("search", "apns_auth_failure")  # a mobile cause
+        state = build_graph(client_for(sb), now=FIXED_NOW).invoke(
+            {"incident": f"#{incident['incident_number']}"}
+        )
+    brief = state["brief"]
+    assert "fixed before by" not in brief and "fix (" not in brief
+    steps = section(brief, "Suggested next steps")
+    assert "Try the fix" not in steps and "resolved #" not in steps
+    assert f"Not seen before: no similar incident in {SIMILAR_WINDOW_DAYS} days" in section(
+        brief, "Summary"
+    )
+    history = section(brief, "Similar past incidents and how they were resolved")
+    assert "No similar past incident found" in history
+    listed = [line for line in history.splitlines() if re.match(r"\d+\. ", line)]
+    assert listed and all(
+        line.split(" ", 1)[1].startswith("possibly related (weak): #") for line in listed
+    )
+    similar = state["lookups"]["similar_history"]
+    assert similar["ok"] and similar["artifact"]["matches"]
+    assert all(m["weak"] for m in similar["artifact"]["matches"])
+    assert similar["artifact"]["fixes"] == []
+    assert similar["content"].startswith(
+        f"No similar incident found for incident #{incident['incident_number']} "
+    )
 
 
 def test_a_failing_lookup_still_yields_a_brief_naming_the_gap(fresh_sandbox: Any) -> None:
@@ -228,7 +276,7 @@ def test_graph_shape() -> None:
 
 
 def test_langgraph_json_validates_and_its_graph_factory_runs(
-    sandbox: Any, monkeypatch: pytest.MonkeyPatch
+    sandbox: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     from langgraph_cli.config import validate_config_file
 
@@ -246,10 +294,14 @@ def test_langgraph_json_validates_and_its_graph_factory_runs(
 
     monkeypatch.setenv("PAGERDUTY_API_KEY", sandbox.api_key)
     monkeypatch.setenv("PAGERDUTY_API_HOST", sandbox.base_url)
+    store = tmp_path / "studio.db"
+    monkeypatch.setenv("PD_TOOLKIT_STORE", str(store))
     compiled = factory({"configurable": {}})
     assert compiled.checkpointer is None
+    assert not store.exists(), "the factory (in the server's event loop) opens no store"
     state = compiled.invoke({"incident": "#3088"})
     assert state["target"]["incident_number"] == 3088
+    assert store.exists()  # opened by the run
 
 
 def test_cli_without_a_key_is_a_configuration_error(
@@ -347,6 +399,30 @@ def test_cli_exits_1_with_one_line_when_nothing_can_be_investigated(
     assert main(argv) == 1
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and reason in errors[0]
+
+
+def test_cli_exits_0_when_nothing_is_open_in_the_team_scope(
+    sandbox: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = next(team for team in sandbox.account.teams if team["name"] == "Data")
+    opened = sandbox.account.open_incidents()
+    assert opened and all(data["id"] not in {t["id"] for t in i["teams"]} for i in opened)
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "PAGERDUTY_USER_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PAGERDUTY_API_KEY", sandbox.api_key)
+    monkeypatch.setenv("PAGERDUTY_API_HOST", sandbox.base_url)
+    monkeypatch.setenv("PAGERDUTY_TEAMS", "Data")
+    assert main([]) == 0
+    out, err = capsys.readouterr()
+    assert not [line for line in err.splitlines() if line.startswith("error:")]
+    assert re.search(r"^ok find_incident .* nothing open$", err, re.M)
+    assert out.startswith("# Nothing open to investigate")
+    summary = section(out, "Summary")
+    assert f"No open incident in the team scope Data ({data['id']})" in summary
+    assert "account" not in summary
+    steps = section(out, "Suggested next steps")
+    assert "`python -m agents.investigate 1234`" in steps and "PAGERDUTY_TEAMS" in steps
+    assert "Fix what the message" not in out and "region" not in out
 
 
 def test_cli_exits_1_when_the_key_is_refused(

@@ -202,6 +202,11 @@ class SimilarIncident(BaseModel):
     )
     shared_terms: list[str] = []
     same_service: bool = False
+    weak: bool = Field(
+        default=False,
+        description="below the pattern threshold: possibly related only, not counted in the"
+        " pattern, and its fix neither looked up nor offered",
+    )
     resolution: Resolution | None = None
 
 
@@ -271,8 +276,9 @@ class SimilarIncidents(BaseModel):
     )
     fixes: list[FixGroup] = Field(
         default=[],
-        description="how the shown matches were fixed, grouped; the fix whose incidents' details"
-        " match the current trigger first",
+        description="how the shown strong matches (not weak) were fixed, grouped; the fix whose"
+        " incidents' details match the current trigger first; empty when no similar incident"
+        " was found",
     )
     pattern: Pattern
     notices: list[str] = []

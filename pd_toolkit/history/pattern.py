@@ -94,11 +94,14 @@ def earlier_occurrences(
 
 
 def group_fixes(matches: Sequence[SimilarIncident]) -> list[FixGroup]:
-    """The ways ``matches`` (best first) were fixed: resolutions grouped by their normalised
-    text (hosts, versions and counts blurred). Groups whose incidents' trigger details match
-    the query's come first, then the most frequent, then the best ranked."""
+    """The ways the strong ``matches`` (best first) were fixed: resolutions grouped by their
+    normalised text (hosts, versions and counts blurred); a weak match's fix is never offered.
+    Groups whose incidents' trigger details match the query's come first, then the most
+    frequent, then the best ranked."""
     groups: dict[str, list[SimilarIncident]] = {}
     for match in matches:
+        if match.weak:
+            continue
         if match.resolution is not None and match.resolution.summary.strip():
             key = normalize_title(match.resolution.summary) or match.resolution.summary
             groups.setdefault(key, []).append(match)

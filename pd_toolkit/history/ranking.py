@@ -28,13 +28,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from scipy.sparse import csr_matrix
-from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
 
 from pd_toolkit.history.models import IncidentRecord
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 SHOW_FLOOR = 0.05
 PATTERN_THRESHOLD = 0.25
@@ -85,6 +87,8 @@ class _CharTfidf:
     """
 
     def __init__(self) -> None:
+        from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+
         self._words = CountVectorizer(analyzer="word", token_pattern=r"\S+", lowercase=False)
         self._chars = CountVectorizer(analyzer="char_wb", ngram_range=(3, 5), lowercase=False)
         self._tfidf = TfidfTransformer(sublinear_tf=True)
@@ -102,6 +106,9 @@ class CandidateIndex:
     """A TF-IDF index over candidate incidents; build once per history, query many times."""
 
     def __init__(self, records: Sequence[IncidentRecord]) -> None:
+        # scikit-learn is imported by the first index, not when the tools are loaded.
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         self.records = list(records)
         self.titles: list[str] = sorted({record.normalized for record in self.records})
         position = {title: i for i, title in enumerate(self.titles)}

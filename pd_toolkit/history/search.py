@@ -132,9 +132,13 @@ def _resolutions(
 
 
 def as_similar_incident(
-    candidate: ScoredCandidate, normalized_query: str, resolution: Resolution | None
+    candidate: ScoredCandidate,
+    normalized_query: str,
+    resolution: Resolution | None,
+    pattern_threshold: float = PATTERN_THRESHOLD,
 ) -> SimilarIncident:
-    """A ranked candidate as the answer shows it, with how it was resolved (if known)."""
+    """A ranked candidate as the answer shows it, with how it was resolved (if known); weak
+    when its relevance is below ``pattern_threshold``."""
     return SimilarIncident(
         incident=candidate.record,
         score=candidate.score,
@@ -143,6 +147,7 @@ def as_similar_incident(
         shared_terms=shared_terms(normalized_query, candidate.record.normalized),
         same_service=candidate.same_service,
         detail_similarity=candidate.detail_similarity,
+        weak=candidate.relevance < pattern_threshold,
         resolution=resolution,
     )
 
@@ -174,7 +179,7 @@ def _weak_notice(ranks: list[int], threshold: float) -> str:
         which = f"Matches {', '.join(map(str, ranks))} are"
     return (
         f"{which} weak (similarity below {threshold:.2f}): possibly related, "
-        "not counted in the pattern."
+        "not counted in the pattern, their fixes not offered."
     )
 
 
@@ -227,12 +232,13 @@ def find_similar_incidents(
     The top ``limit`` matches at or above ``min_similarity`` are shown (a notice marks the weak
     ones); the pattern counts only those at or above ``pattern_threshold`` (never the query
     itself), and ``recent`` lists the newest of them created before the query, however worded.
-    ``fixes`` groups how the shown matches were fixed, the fix of matches whose trigger details
-    match the query's first. The query incident's trigger details come from the history's
-    listing of it; when it is not listed the ranking reads titles only. The
-    history comes from ``api``'s store, synced first unless it is at most
-    ``CACHE_TTL_SECONDS`` behind. ``requests_used`` is the client's request count delta (other
-    threads using the same client at the same time inflate it).
+    Only those strong matches are similar: how a weak (possibly related) match was resolved is
+    not looked up, and ``fixes`` groups how the shown strong matches were fixed, the fix of
+    matches whose trigger details match the query's first (none when none is strong). The
+    query incident's trigger details come from the history's listing of it; when it is not
+    listed the ranking reads titles only. The history comes from ``api``'s store, synced first
+    unless it is at most ``CACHE_TTL_SECONDS`` behind. ``requests_used`` is the client's
+    request count delta (other threads using the same client at the same time inflate it).
     """
     if (incident is None) == (text is None):
         raise ValueError("Give exactly one of incident (an incident object) or text")
@@ -299,7 +305,8 @@ def find_similar_incidents(
             min_similarity=min_similarity,
         )
         top = ranked[:limit]
-        resolutions = _resolutions(api, [c.record for c in top], notices)
+        strong = [c.record for c in top if c.relevance >= pattern_threshold]
+        resolutions = _resolutions(api, strong, notices)
     candidates = len(history.records) - (
         record is not None and history.index.get(record.id) is not None
     )
@@ -314,7 +321,10 @@ def find_similar_incidents(
     if weak:
         notices.append(_weak_notice(weak, pattern_threshold))
     counted = [c for c in ranked if c.relevance >= pattern_threshold]
-    matches = [as_similar_incident(c, normalized, resolutions.get(c.record.id)) for c in top]
+    matches = [
+        as_similar_incident(c, normalized, resolutions.get(c.record.id), pattern_threshold)
+        for c in top
+    ]
     before = query_record.created_at if query_record is not None else until
     by_id = {c.record.id: c for c in counted}
     earlier = earlier_occurrences([c.record for c in counted], before, RECENT_LIMIT)
@@ -333,7 +343,8 @@ def find_similar_incidents(
         candidates=candidates,
         matches=matches,
         recent=[
-            as_similar_incident(by_id[r.id], normalized, resolutions.get(r.id)) for r in earlier
+            as_similar_incident(by_id[r.id], normalized, resolutions.get(r.id), pattern_threshold)
+            for r in earlier
         ],
         fixes=group_fixes(matches),
         pattern=summarize_pattern(
