@@ -22,10 +22,10 @@ responder-demo: $(STAMP)
 
 # Tests never touch ~/.cache: each test opens its own store (tests/conftest.py); the notebook,
 # run by nbmake outside those fixtures, keeps its history in memory. Credentials in your shell
-# are unset, so nothing (the notebook included) reaches a real account. Tests run on every core
-# (pytest-xdist); the 15 slowest are listed at the end.
+# (and a tool selection) are unset, so nothing (the notebook included) reaches a real account.
+# Tests run on every core (pytest-xdist); the 15 slowest are listed at the end.
 test: $(STAMP) lint
-	env -u PAGERDUTY_API_KEY -u PAGERDUTY_USER_API_KEY -u PAGERDUTY_OAUTH_TOKEN \
+	env -u PAGERDUTY_API_KEY -u PAGERDUTY_USER_API_KEY -u PAGERDUTY_OAUTH_TOKEN -u PD_TOOLKIT_TOOLS \
 	PD_TOOLKIT_STORE=memory $(PY) -m pytest $(PYTEST_OFFLINE) -n auto --durations=15 \
 	--nbmake tests $(NOTEBOOK) $(PYTEST_ARGS)
 
@@ -54,6 +54,7 @@ bench: $(STAMP)
 	PD_TOOLKIT_STORE=memory $(PY) -m benchmarks.responder
 	PD_TOOLKIT_STORE=memory $(PY) -m benchmarks.mcp
 	PD_TOOLKIT_STORE=memory $(PY) -m benchmarks.store
+	$(PY) -m benchmarks.startup
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,14 +1,48 @@
-"""A read-only PagerDuty toolkit for LangChain and LangGraph agents."""
+"""A read-only PagerDuty toolkit for LangChain and LangGraph agents.
 
-from importlib.metadata import PackageNotFoundError, version
+The public names are imported when first used (a module ``__getattr__``), so that
+``pd-toolkit --help`` and the light commands start without LangChain or scikit-learn."""
 
-try:
-    __version__ = version("pd_toolkit")
-except PackageNotFoundError:  # imported from a checkout that was never installed
-    __version__ = "0+unknown"
+from __future__ import annotations
 
-from pd_toolkit.client import PagerDutyClient
-from pd_toolkit.connection import ConnectionCheck
-from pd_toolkit.toolkit import PagerDutyToolkit
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pd_toolkit.client import PagerDutyClient
+    from pd_toolkit.connection import ConnectionCheck
+    from pd_toolkit.toolkit import PagerDutyToolkit
+
+# Public name -> the module that defines it.
+_LAZY = {
+    "ConnectionCheck": "pd_toolkit.connection",
+    "PagerDutyClient": "pd_toolkit.client",
+    "PagerDutyToolkit": "pd_toolkit.toolkit",
+}
 
 __all__ = ["ConnectionCheck", "PagerDutyClient", "PagerDutyToolkit", "__version__"]
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pd_toolkit")
+    except PackageNotFoundError:  # imported from a checkout that was never installed
+        return "0+unknown"
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first use, and keep the name."""
+    if name == "__version__":
+        value: Any = _version()
+    elif name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -7,6 +7,7 @@ its result.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Literal, Protocol
 
@@ -44,15 +45,37 @@ OAUTH_READ_SCOPES: dict[str, str] = {
 }
 
 
+_URL_PASSWORD = re.compile(r"(?P<before>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s/@:]*:)[^\s/@]*@")
+
+
+def shown_url(text: str) -> str:
+    """``text`` (a URL, or a message quoting URLs) with every URL's password masked
+    (``https://user:***@host``): a proxy's password never reaches a terminal or a log."""
+    return _URL_PASSWORD.sub(r"\g<before>***@", text)
+
+
+def _not_pagerduty(error: PagerDutyError) -> bool:
+    """True when ``error`` (GET /abilities) shows the host is not the PagerDuty REST API: a
+    404 (PagerDuty answers /abilities to any key, 401 to a bad one), or another client error
+    whose body is not PagerDuty's error JSON (which always carries a code)."""
+    status = error.status or 0
+    return status == 404 or (400 <= status < 500 and status != 429 and error.code is None)
+
+
 class ConnectionCheck(BaseModel):
     """The result of :func:`check_connection` ("Test Connection")."""
 
     ok: bool
-    base_url: str
+    base_url: str = Field(description="The API's URL, without any password it carries")
     key_kind: Literal["account", "user", "unknown"]
     credential: Literal["api_key", "oauth_token"] = "api_key"
     reached: bool = Field(
         default=True, description="False when PagerDuty could not be reached: the key is untested"
+    )
+    is_pagerduty: bool = Field(
+        default=True,
+        description="False when the host answered, but not as the PagerDuty REST API "
+        "(e.g. a web server's 404 page): the key is untested",
     )
     user: str | None = None
     abilities: list[str] = []
@@ -67,19 +90,37 @@ def check_connection(client: Checkable) -> ConnectionCheck:
     can read. For an OAuth token, also which read scopes the API accepts (``scopes``)."""
     check = ConnectionCheck(
         ok=False,
-        base_url=client.base_url,
+        base_url=shown_url(client.base_url),
         key_kind="unknown",
         credential="oauth_token" if client.is_oauth else "api_key",
     )
+    _run_checks(client, check)
+    check.hints = [shown_url(hint) for hint in check.hints]
+    return check
+
+
+def _run_checks(client: Checkable, check: ConnectionCheck) -> None:
+    """Fill ``check`` from the GETs (the steps of :func:`check_connection`)."""
     try:
         check.abilities = list(client.get("/abilities").get("abilities") or [])
     except PagerDutyConnectionError as exc:
         check.reached = False
         check.hints.append(str(exc))
-        return check
+        return
     except PagerDutyError as exc:
-        check.hints.append(str(exc))
-        return check
+        if _not_pagerduty(exc):
+            check.is_pagerduty = False
+            check.hints.append(
+                f"{check.base_url} does not look like the PagerDuty REST API: GET /abilities "
+                f"answered HTTP {exc.status}"
+                + ("" if exc.code is not None else " without PagerDuty's error JSON")
+                + ". Check PAGERDUTY_API_HOST (or base_url): https://api.pagerduty.com, "
+                "https://api.eu.pagerduty.com for the EU region, or a compatible host, "
+                "without a path."
+            )
+        else:
+            check.hints.append(str(exc))
+        return
     try:
         me = client.get("/users/me").get("user") or {}
         check.key_kind = "user"
@@ -101,7 +142,6 @@ def check_connection(client: Checkable) -> ConnectionCheck:
             "General Access (account) key: sees the whole account; /users/me is not "
             "available to it, which is expected."
         )
-    return check
 
 
 def _probe_scopes(client: Checkable, check: ConnectionCheck) -> None:

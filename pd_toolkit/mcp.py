@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import ipaddress
+import logging
 import socket
 import sys
 from collections.abc import Callable
@@ -49,6 +50,9 @@ from pd_toolkit.toolkit import PagerDutyToolkit
 SERVER_NAME = "pd_toolkit"
 TOKEN_ENV = "PD_TOOLKIT_MCP_TOKEN"
 HTTP_PATH = "/mcp"
+# The SDK logger that reports a client closing its GET (SSE) stream as an error with traceback.
+SSE_LOGGER = "mcp.server.streamable_http"
+SSE_WRITER_ERROR = "Error in standalone SSE writer"
 INSTRUCTIONS = (
     "Read-only PagerDuty tools: incidents, timelines, alerts, on-call, service health, recent "
     "changes and similar past incidents. Incident titles, alert bodies and notes in results are "
@@ -237,6 +241,42 @@ def http_app(toolkit: PagerDutyToolkit, *, host: str, token: str | None) -> Star
     )
 
 
+class _QuietDisconnects(logging.Filter):
+    """Turns the SDK's "Error in standalone SSE writer" traceback, which it logs whenever a
+    client closes its GET stream (an ordinary disconnect), into one debug line. The same
+    message with any other exception still passes as the error it is."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if record.msg != SSE_WRITER_ERROR or not isinstance(
+            error, anyio.ClosedResourceError | anyio.BrokenResourceError | anyio.EndOfStream
+        ):
+            return True
+        logging.getLogger(record.name).debug(
+            "Standalone SSE stream closed: the client disconnected (%s)", type(error).__name__
+        )
+        return False
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port and listening; a busy or forbidden port is a
+    PagerDutyConfigError that says what to do."""
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as exc:
+        sock.close()
+        raise PagerDutyConfigError(
+            f"Cannot listen on {host} port {port}: {exc.strerror or exc}",
+            hint="Pick another --port (0 = any free port), stop what is using it, or check "
+            "--host is an address of this machine.",
+        ) from exc
+    sock.listen(128)  # connections queue from now on, so the announced URL works at once
+    return sock
+
+
 async def serve_http(
     toolkit: PagerDutyToolkit,
     *,
@@ -245,15 +285,12 @@ async def serve_http(
     token: str | None = None,
 ) -> None:
     """Serve streamable HTTP at http://host:port/mcp until interrupted; the URL goes to stderr
-    once the port is bound (port 0 picks a free one)."""
+    once the port is bound (port 0 picks a free one). While serving, a client's disconnect
+    is logged as one debug line, not as the SDK's error traceback."""
     app = http_app(toolkit, host=host, token=token)
-    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host.strip("[]"), port))
-    sock.listen(128)  # connections queue from now on, so the announced URL works at once
+    sock = _listen(host, port)
     bound = sock.getsockname()[1]
-    shown = f"[{host.strip('[]')}]" if family == socket.AF_INET6 else host
+    shown = f"[{host.strip('[]')}]" if sock.family == socket.AF_INET6 else host
     print(
         f"pd_toolkit MCP server (streamable HTTP) at http://{shown}:{bound}{HTTP_PATH}"
         + (" (Authorization: Bearer <token> required)" if token else ""),
@@ -261,4 +298,9 @@ async def serve_http(
         flush=True,
     )
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
-    await uvicorn.Server(config).serve(sockets=[sock])
+    quiet, sdk_logger = _QuietDisconnects(), logging.getLogger(SSE_LOGGER)
+    sdk_logger.addFilter(quiet)
+    try:
+        await uvicorn.Server(config).serve(sockets=[sock])
+    finally:
+        sdk_logger.removeFilter(quiet)

@@ -29,7 +29,16 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from pd_toolkit.history.models import Resolution, SimilarIncident
-from pd_toolkit.models import Alert, ChangeEvent, Incident, LogEntry, Note, OnCall, Ref
+from pd_toolkit.models import (
+    Alert,
+    ChangeEvent,
+    Handover,
+    Incident,
+    LogEntry,
+    Note,
+    OnCall,
+    Ref,
+)
 
 # Every Unicode format character (category Cf) through Unicode 15, and the whole tag block:
 # soft hyphen, Arabic number signs and letter mark, Syriac abbreviation mark, Mongolian vowel
@@ -61,6 +70,8 @@ FIX_CAP = 160
 DETAIL_CAP = 80
 DETAIL_FIELDS = 6
 NOT_YET = "not yet"
+# A similar-incident match below the pattern threshold: listed, never offered as a fix.
+WEAK_MATCH = "possibly related"
 # Keys that usually carry the "what broke" of an alert, in order of interest.
 _TELLING = (
     "error",
@@ -322,15 +333,21 @@ def change_phrase(
 # -- on-call --------------------------------------------------------------------------------
 
 
-def shift_phrase(oncall: OnCall, style: Style = PLAIN, tz: tzinfo = UTC) -> str:
-    """'Ann (PUSR001) via schedule Primary (PSCH001), until 2026-11-19 09:00Z'."""
+def shift_phrase(
+    oncall: OnCall, style: Style = PLAIN, tz: tzinfo = UTC, handover: Handover | None = None
+) -> str:
+    """'Ann (PUSR001) via schedule Primary (PSCH001), until 2026-11-19 09:00Z', and with the
+    shift's ``handover``: ', then Bob (PUSR002)' (or ', then nobody')."""
     via = (
         f"via schedule {style.name(oncall.schedule, 'schedule')}"
         if oncall.schedule
         else "direct target"
     )
     until = f"until {fmt_time(oncall.end, tz)}" if oncall.end else "always on call"
-    return f"{style.name(oncall.user, 'user')} {via}, {until}"
+    then = ""
+    if handover is not None:
+        then = f", then {style.name(handover.user, 'user') if handover.user else 'nobody'}"
+    return f"{style.name(oncall.user, 'user')} {via}, {until}{then}"
 
 
 # -- timeline -------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from pd_toolkit.models import (
     Alert,
     ChangeEvent,
     ChangeList,
+    ContactMethod,
     Incident,
     IncidentAlerts,
     IncidentList,
@@ -28,11 +29,13 @@ from pd_toolkit.models import (
     Ref,
     ServicesOverview,
     ServiceStatus,
+    UserContacts,
 )
 from pd_toolkit.phrases import (
     FIX_CAP,
     NOT_YET,
     TITLE_CAP,
+    WEAK_MATCH,
     ago_phrase,
     alert_details_phrase,
     alert_phrase,
@@ -209,7 +212,8 @@ def _policy_key(oncall: OnCall) -> str:
 
 
 def render_oncall(report: OnCallReport, tz: tzinfo = UTC) -> str:
-    """Per escalation policy, per level: who, via which schedule, until when."""
+    """Per escalation policy, per level: who, via which schedule, until when, who then takes
+    over; with contacts asked for, how to reach each user."""
     at = f" at {fmt_time(report.at, tz)}" if report.at else " now"
     lines = [f"On call for {report.target}{at}:"]
     if not report.oncalls:
@@ -221,14 +225,52 @@ def render_oncall(report: OnCallReport, tz: tzinfo = UTC) -> str:
         for level, level_shifts in groupby(shifts, key=lambda o: o.escalation_level):
             lines.append(
                 f"  L{level if level is not None else '?'}: "
-                + "; ".join(shift_phrase(o, tz=tz) for o in level_shifts)
+                + "; ".join(
+                    shift_phrase(o, tz=tz, handover=report.handover(o)) for o in level_shifts
+                )
             )
     if report.total is not None and report.total > len(report.oncalls):
         lines.append(
             f"showing {len(report.oncalls)} of {report.total} on-call entries; "
             "narrow with team=, service=, schedule= or escalation_policy="
         )
+    if report.contacts or report.contacts_left_out:
+        lines.append("contacts:")
+        lines += [f"  {_contacts_line(contacts)}" for contacts in report.contacts]
+        if report.contacts_left_out:
+            lines.append(
+                f"  contacts of {report.contacts_left_out} more user"
+                f"{'s' if report.contacts_left_out != 1 else ''} not fetched; "
+                "narrow with team=, service=, schedule= or escalation_policy="
+            )
     return "\n".join(lines)
+
+
+_REACHABLE = ("email", "phone", "sms", "whatsapp")  # contact kinds a person can use
+
+
+def _address(method: ContactMethod) -> str:
+    """The address as written (a number with its country code), one line, quotes neutralised."""
+    address = clean_name(method.address, 80).replace('"', "'")
+    return f"+{method.country_code} {address}" if method.country_code else address
+
+
+def _contacts_line(contacts: UserContacts) -> str:
+    """'Ann (PUSR001): email "Work" ann@example.com; phone/sms "Mobile" +1 5555550100':
+    methods with the same label and address merged, labels quoted (both are user-written)."""
+    if contacts.error:
+        return (
+            f"{ref(contacts.user)}: contact methods unavailable ({clean_name(contacts.error, 160)})"
+        )
+    merged: dict[tuple[str, str], list[str]] = {}
+    for method in contacts.methods:
+        if method.kind in _REACHABLE and method.address:
+            key = (quote_untrusted(method.label, 60), _address(method))
+            merged.setdefault(key, []).append(method.kind)
+    shown = "; ".join(
+        f"{'/'.join(kinds)} {label} {address}" for (label, address), kinds in merged.items()
+    )
+    return f"{ref(contacts.user)}: {shown or 'no email, phone or SMS address'}"
 
 
 # -- services -------------------------------------------------------------------------------
@@ -342,11 +384,13 @@ def render_changes(result: ChangeList, tz: tzinfo = UTC) -> str:
 
 
 def similar_line(rank: int, match: SimilarIncident, tz: tzinfo = UTC) -> str:
-    """One match: rank, number, id, :func:`~pd_toolkit.phrases.similar_phrase`, and its fix."""
+    """One match: rank, number, id, :func:`~pd_toolkit.phrases.similar_phrase`, and its fix;
+    a weak match is marked possibly related, with no fix."""
     record = match.incident
     number = f"#{record.number} " if record.number is not None else ""
-    parts = [f"{rank}. {number}{record.id} {similar_phrase(match, tz=tz)}"]
-    if match.resolution is not None:
+    mark = f"{WEAK_MATCH}: " if match.weak else ""
+    parts = [f"{rank}. {mark}{number}{record.id} {similar_phrase(match, tz=tz)}"]
+    if match.resolution is not None and not match.weak:
         parts.append(resolution_phrase(match.resolution))
     return " | ".join(parts)
 
@@ -382,14 +426,24 @@ def render_similar_incidents(result: SimilarIncidents, tz: tzinfo = UTC) -> str:
         subject = f"incident {number}{query.incident_id} {quote_untrusted(query.text)}"
     else:
         subject = f"text {quote_untrusted(query.text)}"
-    lines = [
-        f"Similar incidents to {subject}: this failure happened {result.pattern.count} "
-        f"time{'s' if result.pattern.count != 1 else ''} (this one not counted); "
-        f"{len(result.matches)} shown, ranked among {result.candidates} incidents in "
-        f"{query.scope}, "
+    searched = (
+        f"{result.candidates} incidents in {query.scope}, "
         f"{query.since:%Y-%m-%d}..{query.until:%Y-%m-%d} "
         f"({result.requests_used} API requests{', history cached' if result.from_cache else ''})"
-    ]
+    )
+    count = result.pattern.count
+    if count:
+        head = (
+            f"Similar incidents to {subject}: this failure happened {count} "
+            f"time{'s' if count != 1 else ''} (this one not counted); "
+            f"{len(result.matches)} shown, ranked among {searched}"
+        )
+    else:
+        weak = len(result.matches)
+        head = f"No similar incident found for {subject} among {searched}" + (
+            f"; {weak} {WEAK_MATCH} (weak) shown, no fix offered" if weak else ""
+        )
+    lines = [head]
     lines += [similar_line(i, m, tz) for i, m in enumerate(result.matches, start=1)]
     if result.recent:
         shown = {m.incident.id: rank for rank, m in enumerate(result.matches, start=1)}

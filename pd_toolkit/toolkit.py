@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -11,10 +12,33 @@ from pydantic import ConfigDict, Field, PrivateAttr, field_validator
 
 from pd_toolkit.api import PagerDutyAPI
 from pd_toolkit.client import PagerDutyClient
+from pd_toolkit.errors import PagerDutyConfigError
 from pd_toolkit.scope import TeamScope, teams_from_env
 from pd_toolkit.store import IncidentStore
 from pd_toolkit.timewindow import TimeZoneName
 from pd_toolkit.tools import TOOL_CLASSES
+
+TOOLS_ENV = "PD_TOOLKIT_TOOLS"
+
+
+def tool_names() -> list[str]:
+    """Every tool's name, in the toolkit's order."""
+    return [tool.model_fields["name"].default for tool in TOOL_CLASSES]
+
+
+def select_tools(names: str | list[str] | None) -> list[str] | None:
+    """The tools named in a list or a comma-separated string (``--tools``, ``PD_TOOLKIT_TOOLS``);
+    None (every tool) when none is named. An unknown name is a PagerDutyConfigError that lists
+    the valid ones, so a server refuses it at start rather than serving fewer tools."""
+    listed = names.split(",") if isinstance(names, str) else names or []
+    chosen = [name.strip() for name in listed if name.strip()]
+    unknown = [name for name in chosen if name not in tool_names()]
+    if unknown:
+        raise PagerDutyConfigError(
+            f"Unknown tool name{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}",
+            hint=f"Choose from {', '.join(tool_names())} (comma-separated).",
+        )
+    return chosen or None
 
 
 class PagerDutyToolkit(BaseToolkit):
@@ -49,7 +73,7 @@ class PagerDutyToolkit(BaseToolkit):
     @field_validator("tools")
     @classmethod
     def _known_tools(cls, value: list[str] | None) -> list[str] | None:
-        known = {tool.model_fields["name"].default for tool in TOOL_CLASSES}
+        known = set(tool_names())
         unknown = sorted(set(value or ()) - known)
         if unknown:
             raise ValueError(f"Unknown tool names {unknown}; choose from {sorted(known)}")
@@ -88,8 +112,13 @@ class PagerDutyToolkit(BaseToolkit):
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> PagerDutyToolkit:
         """Build on PagerDutyClient.from_env (PAGERDUTY_API_KEY, PAGERDUTY_REGION, ...); the
-        team scope from PAGERDUTY_TEAMS unless ``teams`` is given."""
+        team scope from PAGERDUTY_TEAMS unless ``teams`` is given, and the tools from
+        PD_TOOLKIT_TOOLS (comma-separated names) unless ``tools`` is given."""
         kwargs.setdefault("teams", teams_from_env(environ))
+        if "tools" not in kwargs:
+            kwargs["tools"] = select_tools(
+                (os.environ if environ is None else environ).get(TOOLS_ENV)
+            )
         return cls(client=PagerDutyClient.from_env(environ), **kwargs)
 
     def get_tools(self) -> list[BaseTool]:

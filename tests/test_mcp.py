@@ -2,21 +2,27 @@
 langchain-mcp-adapters, against the sandbox: the same tools as through LangChain (names,
 argument schemas, content text), artifacts as structured content matching the output schema,
 failures as isError results, progress during the history search, and streamable HTTP with and
-without the server token."""
+without the server token, on a busy port (one line) and through a client's disconnect (one
+debug line, not the SDK's error traceback)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from functools import partial
 from typing import Any
 
+import anyio
 import httpx
 import jsonschema
 import pytest
+import uvicorn
 from conftest import CONTRACT_TOOLS, FIXED_NOW, ROOT
 from langchain.agents import create_agent
 from langchain_core.messages import ToolCall, ToolMessage
@@ -28,7 +34,7 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 from test_assistant import ScriptedToolCaller, payments_oncall
 
 from pd_toolkit import PagerDutyClient, PagerDutyToolkit
-from pd_toolkit.mcp import input_schema, is_loopback
+from pd_toolkit.mcp import SSE_LOGGER, input_schema, is_loopback, serve_http
 from pd_toolkit.sandbox import Sandbox
 
 pytestmark = pytest.mark.sandbox
@@ -55,6 +61,14 @@ FAILURES: list[tuple[str, dict[str, Any], str]] = [
     ("pagerduty_get_incident", {"incident": "#1", "extra": 1}, "Extra inputs are not permitted"),
     ("pagerduty_no_such_tool", {}, "Unknown tool 'pagerduty_no_such_tool'"),
 ]
+
+
+# A server that starts without PagerDuty: a placeholder key and an unreachable host.
+PLACEHOLDER_ENV = {
+    "PAGERDUTY_API_KEY": "placeholder-key-never-sent",
+    "PAGERDUTY_API_HOST": "http://127.0.0.1:9",
+    "PD_TOOLKIT_STORE": "memory",
+}
 
 
 def server_env(sb: Sandbox) -> dict[str, str]:
@@ -264,6 +278,63 @@ async def test_http_token_from_the_environment() -> None:
             assert (await plain.post(url, json={})).status_code == 401
         good = {"Authorization": f"Bearer {SERVER_TOKEN}"}
         assert await http_tool_names(url, good) == CONTRACT_TOOLS
+
+
+def test_http_on_a_busy_port_is_one_line() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "pd_toolkit.cli", "mcp", "--http", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, **PLACEHOLDER_ENV},
+        )
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"Cannot serve MCP: Cannot listen on 127.0.0.1 port {port}: ")
+    assert done.stderr.count("\n") == 1 and "--port" in done.stderr
+
+
+async def test_a_client_disconnect_is_one_debug_line(
+    sandbox: Sandbox,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client = PagerDutyClient(api_key=sandbox.api_key, base_url=sandbox.base_url)
+    caplog.set_level(logging.DEBUG, logger=SSE_LOGGER)
+    servers: list[uvicorn.Server] = []
+
+    class Stoppable(uvicorn.Server):  # so that the test stops it as Ctrl-C would
+        def __init__(self, config: uvicorn.Config) -> None:
+            super().__init__(config)
+            servers.append(self)
+
+    monkeypatch.setattr(uvicorn, "Server", Stoppable)
+
+    def closed() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if r.getMessage().startswith("Standalone SSE stream")]
+
+    def noisy() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if r.levelno >= logging.ERROR and "SSE" in r.msg]
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(partial(serve_http, PagerDutyToolkit(client=client), port=0))
+        announced = ""
+        with anyio.fail_after(60):
+            while not (found := re.search(r"http://127\.0\.0\.1:\d+/mcp", announced)):
+                await anyio.sleep(0.05)
+                announced += capsys.readouterr().err
+            assert await http_tool_names(found.group(0)) == CONTRACT_TOOLS  # then disconnects
+            while not (closed() or noisy()):
+                await anyio.sleep(0.05)
+            servers[0].should_exit = True
+    assert [r.getMessage() for r in noisy()] == []
+    assert [(r.name, r.levelno, r.exc_info) for r in closed()] == [
+        (SSE_LOGGER, logging.DEBUG, None)
+    ]
 
 
 def test_http_refuses_another_address_without_a_token() -> None:

@@ -1,13 +1,19 @@
 """The runtime install is the library alone; what serves, orchestrates or stores is an extra,
-and a command whose extra is missing says which one to install."""
+and a command whose extra is missing says which one to install, in one line (brackets
+included: Rich markup must not eat ``[mcp]``)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 
+import pytest
 from conftest import ROOT
+
+from pd_toolkit.cli import EXTRAS, extra_hint
 
 OPTIONAL = ("langgraph", "werkzeug", "mcp", "uvicorn", "psycopg", "langgraph-checkpoint")
 
@@ -35,12 +41,43 @@ def test_the_library_imports_none_of_them() -> None:
     ] == []
 
 
-def test_a_missing_extra_is_one_clear_line() -> None:
+@pytest.mark.parametrize(
+    ("missing", "arguments", "extra"),
+    [
+        ("werkzeug", ["sandbox", "--port", "0"], "sandbox"),
+        ("werkzeug", ["sandbox-trigger", "--mode", "pg_pool_exhausted"], "sandbox"),
+        ("mcp", ["mcp"], "mcp"),
+        ("uvicorn", ["mcp", "--http"], "mcp"),
+    ],
+)
+def test_a_missing_extra_is_one_clear_line(missing: str, arguments: list[str], extra: str) -> None:
     code = (
-        "import sys; sys.modules['werkzeug'] = None; "
-        "from pd_toolkit.cli import main; sys.exit(main(['sandbox', '--port', '0']))"
+        f"import sys; sys.modules[{missing!r}] = None; "
+        f"from pd_toolkit.cli import main; sys.exit(main({arguments!r}))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 2
-    assert "pip install 'pd_toolkit[sandbox]'" in done.stdout
-    assert "Traceback" not in done.stderr
+    assert done.stderr == (
+        f"error: this command needs the {extra} extra: pip install 'pd_toolkit[{extra}]'\n"
+    )
+
+
+@pytest.mark.parametrize(("module", "extra"), sorted(EXTRAS.items()))
+def test_every_extra_hint_keeps_its_brackets(module: str, extra: str) -> None:
+    hint = extra_hint(ModuleNotFoundError(f"No module named {module!r}", name=f"{module}.sub"))
+    assert hint is not None and hint.endswith(f"pip install 'pd_toolkit[{extra}]'")
+
+
+def test_agents_without_langgraph_say_which_extra(tmp_path: Path) -> None:
+    (tmp_path / "sitecustomize.py").write_text("import sys; sys.modules['langgraph'] = None\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "agents.investigate", "--sandbox"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr == "error: agents/ needs LangGraph: pip install 'pd_toolkit[agents]'\n"

@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from pd_toolkit.models import (
     Alert,
+    ContactMethod,
+    Handover,
     Incident,
     IncidentAlerts,
     IncidentList,
@@ -20,6 +22,7 @@ from pd_toolkit.models import (
     OnCallReport,
     Ref,
     User,
+    UserContacts,
 )
 from pd_toolkit.phrases import fmt_duration, fmt_time, quote_untrusted, telling_details
 from pd_toolkit.render import (
@@ -208,6 +211,83 @@ def test_oncall_grouped_by_policy_and_level() -> None:
         "  L1: ann (PU00ANN) via schedule Payments primary (PSCH001), until 2026-11-19 09:00Z",
         "  L2: bob (PU00BOB) direct target, always on call",
     ]
+
+
+def _shift(user: str, end: str, schedule: str = "PSCH001") -> OnCall:
+    return OnCall.model_validate(
+        {
+            "escalation_policy": {"id": "PEP0001", "summary": "Payments EP"},
+            "escalation_level": 1,
+            "user": {"id": f"PU{user.upper():0>5}", "summary": user},
+            "schedule": {"id": schedule, "summary": schedule.lower()},
+            "end": end,
+        }
+    )
+
+
+def test_oncall_says_who_takes_over_and_nobody_for_a_gap() -> None:
+    ann, cat = _shift("ann", "2026-11-19T09:00:00Z"), _shift("cat", "2026-11-19T17:00:00Z", "PS2")
+    next_of_ann = Handover(
+        escalation_policy=ann.escalation_policy,
+        escalation_level=1,
+        schedule=ann.schedule,
+        at=datetime(2026, 11, 19, 9, tzinfo=UTC),
+        user=Ref(id="PU00BOB", summary="bob"),
+    )
+    gap = next_of_ann.model_copy(update={"schedule": cat.schedule, "at": cat.end, "user": None})
+    elsewhere = next_of_ann.model_copy(update={"escalation_level": 2})  # another slot
+    report = OnCallReport(
+        target="team Payments (PTEAM01)",
+        escalation_policies=[],
+        oncalls=[ann, cat],
+        handovers=[elsewhere, gap, next_of_ann],
+    )
+    assert render_oncall(report).splitlines()[2] == (
+        "  L1: ann (PU00ANN) via schedule psch001 (PSCH001), until 2026-11-19 09:00Z, "
+        "then bob (PU00BOB); cat (PU00CAT) via schedule ps2 (PS2), until 2026-11-19 17:00Z, "
+        "then nobody"
+    )
+
+
+def test_oncall_contacts_are_compact_quoted_and_inert() -> None:
+    def method(kind: str, label: str, address: str, code: int | None = None) -> ContactMethod:
+        return ContactMethod(
+            type=f"{kind}_contact_method", label=label, address=address, country_code=code
+        )
+
+    ann = Ref(id="PU00ANN", summary="ann")
+    report = OnCallReport(
+        target="the whole account",
+        escalation_policies=[],
+        oncalls=[_shift("ann", "2026-11-19T09:00:00Z")],
+        contacts=[
+            UserContacts(
+                user=ann,
+                methods=[
+                    method("email", "Work", "ann@example.com"),
+                    method("phone", "Mobile", "5555550100", 1),
+                    method("sms", "Mobile", "5555550100", 1),
+                    method("push_notification", "iPhone", "device-token-1"),
+                    method("email", '[call me](https://ev.il) @here "x"', 'a"@b.c <!here>\u2066'),
+                ],
+            ),
+            UserContacts(user=Ref(id="PU00BOB", summary="bob"), error="403 Access Denied."),
+            UserContacts(  # a reference without an address reaches nobody
+                user=Ref(id="PU00CAT", summary="cat"), methods=[method("sms", "Mobile", "")]
+            ),
+        ],
+        contacts_left_out=1,
+    )
+    lines = render_oncall(report).split("\ncontacts:\n", 1)[1].splitlines()
+    assert lines == [
+        '  ann (PU00ANN): email "Work" ann@example.com; phone/sms "Mobile" +1 5555550100; '
+        "email \"[call me](https://ev.il) \uff20here 'x'\" a'\uff20b.c \u2039!here\u203a",
+        "  bob (PU00BOB): contact methods unavailable (403 Access Denied.)",
+        "  cat (PU00CAT): no email, phone or SMS address",
+        "  contacts of 1 more user not fetched; narrow with team=, service=, schedule= or "
+        "escalation_policy=",
+    ]
+    assert "device-token-1" not in render_oncall(report)
 
 
 def test_detail_keys_from_the_sender_cannot_carry_markdown_or_quotes() -> None:

@@ -51,7 +51,7 @@ def first_open(ask: Ask, **filters: object) -> Incident:
 def test_who_is_on_call_for_the_payments_team(ask: Ask, cassette_client: PagerDutyClient) -> None:
     """'Who is currently on call for the payments team?'"""
     message = ok(ask("pagerduty_get_oncall", team="payments"))
-    assert cassette_client.request_count <= 3  # teams, policies, on-calls
+    assert cassette_client.request_count <= 4  # teams, policies, on-calls, handovers
     report = message.artifact
     assert isinstance(report, OnCallReport) and report.oncalls
     assert message.content.startswith("On call for team Payments (")
@@ -63,6 +63,8 @@ def test_who_is_on_call_for_the_payments_team(ask: Ask, cassette_client: PagerDu
             p.id for p in report.escalation_policies
         }
     assert "  L1: " in message.content and "until " in message.content
+    assert ", then " in message.content  # who takes over at the end of a scheduled shift
+    assert "contacts:" not in message.content  # only with include_contact
     truth = payments_level_one(build_account(7, FIXED_NOW), FIXED_NOW)
     level_one = [line for line in message.content.splitlines() if line.startswith("  L1: ")]
     assert len(level_one) == len(truth)
@@ -187,7 +189,7 @@ def test_oncall_by_service_schedule_policy_and_time(
     ask: Ask, cassette_client: PagerDutyClient
 ) -> None:
     by_service = ok(ask("pagerduty_get_oncall", service="checkout"))
-    assert cassette_client.request_count == 2  # services listing, on-calls
+    assert cassette_client.request_count == 3  # services listing, on-calls, handovers
     report = by_service.artifact
     assert isinstance(report, OnCallReport) and report.oncalls
     schedule = next(o.schedule for o in report.oncalls if o.schedule)

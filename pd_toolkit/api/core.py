@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
+from urllib.parse import quote
 
 from pd_toolkit.api.shared import SharedReads
 from pd_toolkit.client import PagerDutyClient
@@ -33,6 +34,7 @@ from pd_toolkit.models import (
     OLDEST,
     Alert,
     ChangeEvent,
+    ContactMethod,
     EscalationPolicy,
     Incident,
     LogEntry,
@@ -291,6 +293,15 @@ class PagerDutyAPI:
         return Page(
             [OnCall.model_validate(o) for o in body.get("oncalls") or []], body.get("total")
         )
+
+    def contact_methods(self, user_id: str) -> list[ContactMethod]:
+        """A user's contact methods with their addresses: GET /users/{id} with
+        ``include[]=contact_methods`` (1 request, shared; /oncalls embeds users' contact methods
+        only as references, without addresses)."""
+        path = f"/users/{quote(user_id, safe='')}"  # the id is PagerDuty data: one path segment
+        body = self.shared.get(path, {"include[]": ["contact_methods"]})
+        methods = (body.get("user") or {}).get("contact_methods") or []
+        return [ContactMethod.model_validate(m) for m in methods if isinstance(m, dict)]
 
     def service_detail(self, service_id: str, *, with_policy: bool = True) -> Service:
         """GET /services/{id}, with its escalation policy's levels when ``with_policy``."""
