@@ -23,21 +23,12 @@ _LAZY = {
 __all__ = ["ConnectionCheck", "PagerDutyClient", "PagerDutyToolkit", "__version__"]
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("pd_toolkit")
-    except PackageNotFoundError:  # imported from a checkout that was never installed
-        return "0+unknown"
-
-
 def __getattr__(name: str) -> Any:
     """Import a public name's module on first use, and keep the name."""
     if name == "__version__":
-        value: Any = _version()
+        from pd_toolkit.version import __version__ as value
     elif name in _LAZY:
-        value = getattr(import_module(_LAZY[name]), name)
+        value: Any = getattr(import_module(_LAZY[name]), name)
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = value

@@ -32,7 +32,6 @@ from tenacity import (
 )
 from tenacity.wait import wait_exponential_jitter
 
-from pd_toolkit import __version__
 from pd_toolkit.connection import ConnectionCheck, check_connection
 from pd_toolkit.errors import (
     PagerDutyAuthError,
@@ -48,6 +47,7 @@ from pd_toolkit.errors import (
     PagerDutyReadOnlyError,
     PagerDutyServerError,
 )
+from pd_toolkit.version import __version__
 
 logger = logging.getLogger("pd_toolkit.client")
 

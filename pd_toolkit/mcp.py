@@ -43,9 +43,9 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from pd_toolkit import __version__
 from pd_toolkit.errors import PagerDutyConfigError
 from pd_toolkit.toolkit import PagerDutyToolkit
+from pd_toolkit.version import __version__
 
 SERVER_NAME = "pd_toolkit"
 TOKEN_ENV = "PD_TOOLKIT_MCP_TOKEN"
