@@ -81,3 +81,20 @@ def test_agents_without_langgraph_say_which_extra(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert done.stderr == "error: agents/ needs LangGraph: pip install 'pd_toolkit[agents]'\n"
+
+
+@pytest.mark.parametrize("target", ["test", "notebook"])
+def test_make_test_and_notebook_never_see_real_credentials(target: str) -> None:
+    """With a real key in the shell, ``make test`` (which runs the notebook) and ``make
+    notebook`` still run on the sandbox only: the recipe unsets every credential."""
+    recipe = subprocess.run(
+        ["make", "-n", "-B", target],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PAGERDUTY_API_KEY": "real-key-in-the-shell-0000"},
+    ).stdout.replace("\\\n", " ")
+    run = next(line for line in recipe.splitlines() if "-m pytest" in line or "nbclient" in line)
+    for variable in ("PAGERDUTY_API_KEY", "PAGERDUTY_USER_API_KEY", "PAGERDUTY_OAUTH_TOKEN"):
+        assert f"-u {variable}" in run, (variable, run)
