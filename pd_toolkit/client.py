@@ -32,7 +32,7 @@ from tenacity import (
 )
 from tenacity.wait import wait_exponential_jitter
 
-from pd_toolkit.connection import ConnectionCheck, check_connection
+from pd_toolkit.connection import ConnectionCheck, check_connection, shown_url
 from pd_toolkit.errors import (
     PagerDutyAuthError,
     PagerDutyBadRequestError,
@@ -401,7 +401,8 @@ class PagerDutyClient:
         which = "oauth_token" if self.is_oauth else "api_key"
         writes = f", allow_writes={sorted(self.allowed_writes)!r}" if self.allowed_writes else ""
         return (
-            f"PagerDutyClient(base_url={self.base_url!r}, {which}=SecretStr('**********'){writes})"
+            f"PagerDutyClient(base_url={shown_url(self.base_url)!r}, "
+            f"{which}=SecretStr('**********'){writes})"
         )
 
     def close(self) -> None:
@@ -606,7 +607,7 @@ class PagerDutyClient:
             error = type(exc).__name__
             raise _Transient(
                 PagerDutyConnectionError(
-                    f"Could not reach PagerDuty at {self.base_url} for {asked} "
+                    f"Could not reach PagerDuty at {shown_url(self.base_url)} for {asked} "
                     f"({type(exc).__name__}, after {attempt} attempts)"
                 )
             ) from exc

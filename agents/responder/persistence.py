@@ -86,6 +86,4 @@ def open_persistence(location: str) -> Iterator[tuple[BaseCheckpointSaver, Ledge
         stack.callback(engine.dispose)
         saver.setup()
         ledger = Ledger(engine)
-        if not location.startswith("postgres"):
-            _private_file(path)  # the WAL files exist now
         yield saver, ledger
