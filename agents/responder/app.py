@@ -141,9 +141,12 @@ class ResponderApp:
         limit_arg, cursor = request.args.get("limit"), request.args.get("cursor")
         paged = limit_arg is not None or cursor is not None
         try:
+            wrong = f"limit must be a whole number from 1 to {MAX_PAGE}"
+            if limit_arg is not None and not limit_arg.isdigit():
+                raise ValueError(wrong)
             limit = int(limit_arg) if limit_arg is not None else (50 if paged else None)
             if limit is not None and not 1 <= limit <= MAX_PAGE:
-                raise ValueError(f"limit must be 1 to {MAX_PAGE}")
+                raise ValueError(wrong)
             page = self.responder.ledger.page(
                 limit=limit, cursor=cursor, status=request.args.get("status")
             )
