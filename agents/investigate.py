@@ -348,12 +348,12 @@ def graph(config: RunnableConfig) -> CompiledStateGraph:
     importing this module needs no key. The server calls it in its event loop, where blocking
     I/O is refused: the store is opened in the first run's ``find_incident`` node instead."""
     return build_graph(
-        _client_from_env(), chat_model_from_settings(), teams=teams_from_env(), open_store=False
+        client_from_env(), chat_model_from_settings(), teams=teams_from_env(), open_store=False
     )
 
 
 @cache
-def _client_from_env() -> PagerDutyClient:
+def client_from_env() -> PagerDutyClient:
     """One client per server process: its rate budget (and the partition it derived for a
     store file) last across runs."""
     return PagerDutyClient.from_env()

@@ -106,14 +106,21 @@ def langgraph_dev(sb: Any, workdir: Path) -> Iterator[tuple[str, Path]]:
                 process.wait(timeout=10)
 
 
-def test_langgraph_dev_runs_the_investigation_graph(sandbox: Any, tmp_path: Path) -> None:
-    with langgraph_dev(sandbox, tmp_path) as (url, log):
-        client = get_sync_client(url=url)
-        thread = client.threads.create()
-        state = client.runs.wait(
-            thread["thread_id"], "investigate", input={"incident": "#3088"}, raise_error=False
-        )
-        output = log.read_text()
+@pytest.fixture(scope="module")
+def studio(sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """One ``langgraph dev`` server for the module's tests: (its URL, its log)."""
+    with langgraph_dev(sandbox, tmp_path_factory.mktemp("studio")) as served:
+        yield served
+
+
+def test_langgraph_dev_runs_the_investigation_graph(studio: tuple[str, Path]) -> None:
+    url, log = studio
+    client = get_sync_client(url=url)
+    thread = client.threads.create()
+    state = client.runs.wait(
+        thread["thread_id"], "investigate", input={"incident": "#3088"}, raise_error=False
+    )
+    output = log.read_text()
     assert isinstance(state, dict) and "__error__" not in state, (state, output[-4000:])
     assert "BlockingError" not in output
     assert state["target"]["incident_number"] == 3088
@@ -122,3 +129,32 @@ def test_langgraph_dev_runs_the_investigation_graph(sandbox: Any, tmp_path: Path
     assert brief.startswith("# Incident #3088:")
     assert "## Similar past incidents and how they were resolved" in brief
     assert "## Suggested next steps" in brief
+
+
+def test_langgraph_dev_pauses_the_responder_for_a_decision_and_resumes_it(
+    studio: tuple[str, Path],
+) -> None:
+    """Studio shows the responder's interrupt (LangChain's human-in-the-loop request) and
+    resumes it with a ``decisions`` list; notes are off here, so nothing is written."""
+    url, log = studio
+    client = get_sync_client(url=url)
+    thread = client.threads.create()
+    client.runs.wait(thread["thread_id"], "responder", input={"incident": "#3088"})
+    (pending,) = client.threads.get_state(thread["thread_id"])["interrupts"]
+    (action,) = pending["value"]["action_requests"]
+    assert action["name"] == "post_incident_note"
+    assert action["args"]["text"].startswith("# Incident #3088:")
+    assert pending["value"]["review_configs"][0]["allowed_decisions"] == [
+        "approve",
+        "edit",
+        "reject",
+    ]
+    state = client.runs.wait(
+        thread["thread_id"],
+        "responder",
+        command={"resume": {"decisions": [{"type": "reject", "message": "known issue"}]}},
+    )
+    assert state["decision"]["decision"] == "reject"
+    assert state["decision"]["message"] == "known issue"
+    assert client.threads.get_state(thread["thread_id"])["next"] == []
+    assert "BlockingError" not in log.read_text()

@@ -27,7 +27,7 @@ VERBS = ("approve", "reject")
 
 def build_parser() -> argparse.ArgumentParser:
     """``approve|reject INCIDENT [--url URL]``; approve also ``--yes``, ``--text``,
-    ``--text-file``."""
+    ``--text-file``; reject also ``--reason``."""
     parser = argparse.ArgumentParser(
         prog="pd-toolkit", description="Decide on a responder's brief awaiting approval."
     )
@@ -55,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
             edited = decide.add_mutually_exclusive_group()
             edited.add_argument("--text", help="post this text instead of the brief")
             edited.add_argument("--text-file", help="post this file's text instead")
+        else:
+            decide.add_argument("--reason", help="why (kept with the decision; nothing is posted)")
     return parser
 
 
@@ -92,7 +94,7 @@ def decide(args: argparse.Namespace, console: Console) -> int:
             return 1
         response = requests.post(
             f"{base}/{args.decision}",
-            json={"text": text} if text else None,
+            json=_body(text, getattr(args, "reason", None)),
             headers=auth,
             timeout=120,
         )
@@ -105,6 +107,13 @@ def decide(args: argparse.Namespace, console: Console) -> int:
     note = f", note {body['note_id']}" if body.get("note_id") else ""
     console.print(f"incident {body['incident_id']}: {body['status']}{note}", markup=False)
     return 0
+
+
+def _body(text: str | None, reason: str | None) -> dict[str, str] | None:
+    """The decision's JSON body: an approval's edited text, or a rejection's reason."""
+    if text:
+        return {"text": text}
+    return {"reason": reason} if reason else None
 
 
 def _when_decidable(

@@ -5,16 +5,17 @@
                    +-- no incident found --> END        |    +--reject--> END     |
                                                         +------- note failed -----+
 
-``await_approval`` pauses with ``interrupt()``; ``Command(resume=Decision)`` continues it. A
-note that cannot be posted (read-only key, notes disabled, PagerDuty down) records why and
-waits for a decision again, so the brief stays available.
+``await_approval`` pauses with ``interrupt()`` in LangChain's human-in-the-loop shape (see
+:mod:`agents.responder.review`); ``Command(resume={"decisions": [...]})`` continues it. A note
+that cannot be posted (read-only key, notes disabled, PagerDuty down) records why and waits for
+a decision again, so the brief stays available.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Any, Literal, TypedDict
+from typing import Any, TypedDict
 
 from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -24,6 +25,7 @@ from langgraph.types import interrupt
 
 from agents.investigate import InvestigationInput, InvestigationState, add_investigation
 from agents.responder.notes import IncidentNoteWriter
+from agents.responder.review import Decision, ReviewError, read_response, review_request
 from pd_toolkit import PagerDutyClient
 from pd_toolkit.errors import PagerDutyError
 
@@ -31,14 +33,6 @@ NOTES_DISABLED = (
     "Notes are disabled: this responder runs without --allow-notes, so it never writes to "
     "PagerDuty. The brief stays available here."
 )
-
-
-class Decision(TypedDict, total=False):
-    """A human's decision, the value ``Command(resume=...)`` carries."""
-
-    decision: Literal["approve", "reject"]
-    text: str | None  # an edited brief to post instead
-    approval_id: str  # one per approval: the note's marker
 
 
 class NoteRecord(TypedDict):
@@ -53,45 +47,48 @@ class NoteRecord(TypedDict):
 class ResponderState(InvestigationState, total=False):
     """The investigation's state plus the decision and the note."""
 
-    decision: Decision
+    decision: Decision | None
+    refused: str | None  # why the last resume value was not a decision
     note: NoteRecord
     note_error: str | None
 
 
 def build_responder_graph(
     client: PagerDutyClient,
-    checkpointer: BaseCheckpointSaver,
+    checkpointer: BaseCheckpointSaver | None,
     *,
     writer: IncidentNoteWriter | None,
     model: BaseChatModel | None = None,
     rest_url: Callable[[str], str],
     note_lock: Callable[[str], AbstractContextManager[object]],
     teams: list[str] | None = None,
+    open_store: bool = True,
 ) -> CompiledStateGraph:
     """The compiled, checkpointed responder graph (one thread per run of an incident's
-    investigation).
+    investigation). ``checkpointer``: None where the platform brings its own (``langgraph
+    dev``, LangGraph Studio).
 
     ``writer``: the note writer, or None when notes are disabled. ``rest_url``: where the whole
     brief of an incident is, for a note cut to PagerDuty's limit. ``note_lock``: the incident's
     lock across replicas, held while looking for the note's marker and posting it. ``teams``:
     the team scope the lookups answer within. The toolkit's history store is PD_TOOLKIT_STORE
-    (or the default file). An investigation that found no incident ends without asking for a
-    decision (the caller marks it failed, with the reason, and may retry).
+    (or the default file); ``open_store=False`` opens it in the first run instead (see
+    :func:`agents.investigate.build_graph`). An investigation that found no incident ends
+    without asking for a decision (the caller marks it failed, with the reason, and may retry).
     """
     builder = StateGraph(ResponderState, input_schema=InvestigationInput)
-    last = add_investigation(builder, client, model, teams=teams)
+    last = add_investigation(builder, client, model, teams=teams, open_store=open_store)
 
     def await_approval(state: ResponderState) -> dict[str, Any]:
-        """Pause until a human approves (optionally with an edited text) or rejects."""
-        target = state.get("target") or {}
-        decision: Decision = interrupt(
-            {
-                "incident_id": target.get("id"),
-                "brief": state.get("brief"),
-                "note_error": state.get("note_error"),
-            }
-        )
-        return {"decision": decision}
+        """Pause until a human approves, edits and approves, or rejects. A resume value that
+        is none of these is recorded and asked again (a new interrupt: LangGraph would give
+        this one the same value again)."""
+        problem = state.get("refused") or state.get("note_error")
+        request = review_request(state.get("target") or {}, state.get("brief") or "", problem)
+        try:
+            return {"decision": read_response(interrupt(request), request), "refused": None}
+        except ReviewError as exc:
+            return {"decision": None, "refused": str(exc)}
 
     def post_note(state: ResponderState) -> dict[str, Any]:
         """Post the approved text once; on failure record why (and wait for a decision)."""
@@ -123,7 +120,10 @@ def build_responder_graph(
         }
 
     def after_decision(state: ResponderState) -> str:
-        return "post_note" if state["decision"].get("decision") == "approve" else END
+        decision = state["decision"]
+        if decision is None:
+            return "await_approval"
+        return "post_note" if decision.get("decision") == "approve" else END
 
     def after_post(state: ResponderState) -> str:
         return "await_approval" if state.get("note_error") else END
@@ -135,6 +135,8 @@ def build_responder_graph(
         return "await_approval" if state.get("target") else END
 
     builder.add_conditional_edges(last, after_investigation, ["await_approval", END])
-    builder.add_conditional_edges("await_approval", after_decision, ["post_note", END])
+    builder.add_conditional_edges(
+        "await_approval", after_decision, ["await_approval", "post_note", END]
+    )
     builder.add_conditional_edges("post_note", after_post, ["await_approval", END])
     return builder.compile(checkpointer=checkpointer, name="responder")

@@ -33,8 +33,9 @@ from typing import Any, Literal
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
-from agents.responder.graph import NOTES_DISABLED, Decision
+from agents.responder.graph import NOTES_DISABLED
 from agents.responder.ledger import Accepted, Investigation, Ledger
+from agents.responder.review import response_for
 from agents.responder.webhooks import Event, EventFilter, IncidentData
 from pd_toolkit.directory import parse_incident_ref
 from pd_toolkit.errors import IncidentRefError
@@ -370,7 +371,7 @@ class Responder:
 
     def _close(self, rejected: Investigation) -> None:
         """End a rejected investigation's graph thread (the ledger already says rejected)."""
-        resume = Decision(decision="reject", text=None, approval_id=rejected.decision_id or "")
+        resume = response_for("reject", rejected.decision_text, rejected.decision_id)
         try:
             self.graph.invoke(Command(resume=resume), self._config(rejected), durability="sync")
         except Exception as exc:
@@ -380,9 +381,7 @@ class Responder:
         """Carry out an approval (``approving``, leased to this replica): resume the graph with
         the decision, or continue it where a dead replica left it; the row afterwards."""
         config = self._config(row)
-        resume = Decision(
-            decision="approve", text=row.decision_text, approval_id=row.decision_id or ""
-        )
+        resume = response_for("approve", row.decision_text, row.decision_id)
         snapshot = self.graph.get_state(config)
         if snapshot.interrupts:
             self.graph.invoke(Command(resume=resume), config, durability="sync")
@@ -434,9 +433,19 @@ class Responder:
             "created_at": _iso(row.created_at),
             "updated_at": _iso(row.updated_at),
         }
+        if row.decision == "reject":
+            shown["reason"] = row.decision_text
         if brief:  # only an investigation that found its incident has one
             values = self.graph.get_state(self._config(row)).values
-            shown["brief"] = values.get("brief") if values.get("target") else None
+            target = values.get("target") or {}
+            shown["brief"] = values.get("brief") if target else None
+            shown["incident"] = {
+                "service": (target.get("service") or {}).get("summary"),
+                "urgency": target.get("urgency"),
+                "status": target.get("status"),
+                "created_at": target.get("created_at"),
+                "html_url": target.get("html_url"),
+            }
         return shown
 
     # -- housekeeping ---------------------------------------------------------------------
