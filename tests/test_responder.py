@@ -186,9 +186,12 @@ def test_approve_with_an_edited_text(fresh_sandbox: Sandbox) -> None:
 def test_reject_posts_nothing(fresh_sandbox: Sandbox) -> None:
     with responder_on(fresh_sandbox) as running:
         incident_id = ready_brief(fresh_sandbox, running.url)
+        assert decide(running.url, incident_id, "reject", {"text": "x"}).status_code == 400
+        assert decide(running.url, incident_id, "reject", {"reason": " "}).status_code == 400
         answer = decide(running.url, incident_id, "reject")
         assert answer.status_code == 200
         assert answer.json()["status"] == "rejected"
+        assert answer.json()["reason"] is None
         assert investigations(running.url)[incident_id]["brief"]
         assert posts(fresh_sandbox) == []
         assert notes_of(fresh_sandbox, incident_id) == []
@@ -206,7 +209,9 @@ def test_cli_approve_and_reject(
         number = investigations(running.url)[second]["incident_number"]
         approve = ["approve", first, "--url", running.url, "--text", "Edited.", "--yes"]
         assert decide_main(approve) == 0
-        assert decide_main(["reject", f"#{number}", "--url", running.url]) == 0
+        reject = ["reject", f"#{number}", "--url", running.url, "--reason", "a known PSP blip"]
+        assert decide_main(reject) == 0
+        assert investigations(running.url)[second]["reason"] == "a known PSP blip"
         assert decide_main(["reject", first, "--url", running.url]) == 1  # already posted
         out = capsys.readouterr().out
         assert f"incident {first}: posted" in out and f"incident {second}: rejected" in out

@@ -6,8 +6,9 @@ Modules: ``webhooks`` (signatures, envelope, filter), ``persistence`` (checkpoin
 memory, SQLite, PostgreSQL), ``ledger`` (the rows replicas coordinate through: work, leases,
 decisions, event ids, note locks), ``graph`` (the checkpointed graph with its ``interrupt()``),
 ``notes`` (the note writer: the project's one write), ``service`` (workers, heartbeat,
-decisions), ``app`` (HTTP), ``server`` (wiring it together), ``decide`` (``pd-toolkit
-approve|reject``), ``demo`` (the whole loop on the sandbox).
+decisions), ``app`` (HTTP), ``page`` (the approval page at the same URLs), with ``session``
+(signed cookies, CSRF) and ``templates`` (its HTML), ``server`` (wiring it together),
+``decide`` (``pd-toolkit approve|reject``), ``demo`` (the whole loop on the sandbox).
 """
 
 from agents.responder.server import ResponderSettings, RunningResponder, running_responder

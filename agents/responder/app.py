@@ -5,18 +5,25 @@ GET  /investigations[?status=&limit=&cursor=] newest first; a JSON list, or with
                                               {"investigations": [...], "next_cursor": ...}
 GET  /investigations/{incident}               one investigation (the whole brief)
 POST /investigations/{incident}/approve       approval token; optional JSON {"text"}
-POST /investigations/{incident}/reject        approval token
+POST /investigations/{incident}/reject        approval token; optional JSON {"reason"}
 GET  /healthz                                 open
 
 Every read needs ``Authorization: Bearer <token>``: the approval token, or the viewer token
 (read-only: its decisions get 403). Without a valid one: 401. Tokens are compared in constant
 time and never logged. A decision whose body is not JSON gets 415 and changes nothing; the loser
 of two racing decisions gets 409 naming the winner.
+
+The same investigation URLs serve the approval page to a browser (:mod:`agents.responder.page`,
+which decides whose a request is), plus:
+
+GET  /                                        sign-in form, or the investigations
+POST /session                                 sign in (form field ``token``)
+POST /session/end                             sign out
+GET  /page.css                                the page's stylesheet
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 from typing import Any, Literal
@@ -26,7 +33,9 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from agents.responder.page import ApprovalPage
 from agents.responder.service import DecisionError, Responder
+from agents.responder.session import Role, Sessions, match_token
 from agents.responder.webhooks import Envelope, signature_ok
 
 logger = logging.getLogger("agents.responder")
@@ -42,10 +51,21 @@ URLS = Map(
         Rule("/investigations/<incident_id>/approve", endpoint="approve", methods=["POST"]),
         Rule("/investigations/<incident_id>/reject", endpoint="reject", methods=["POST"]),
         Rule("/healthz", endpoint="health", methods=["GET"]),
+        Rule("/", endpoint="home", methods=["GET"]),
+        Rule("/session", endpoint="sign_in", methods=["POST"]),
+        Rule("/session/end", endpoint="sign_out", methods=["POST"]),
+        Rule("/page.css", endpoint="stylesheet", methods=["GET"]),
     ],
     strict_slashes=False,
 )
-Role = Literal["approver", "viewer"]
+PAGE_ONLY = {"home", "sign_in", "sign_out", "stylesheet"}
+# The API's endpoints a browser gets as the page, and the page's handler of each.
+AS_PAGE = {
+    "list": "investigations",
+    "one": "investigation",
+    "approve": "approve",
+    "reject": "reject",
+}
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -65,7 +85,8 @@ def _secret(value: SecretStr | None) -> bytes | None:
 
 class ResponderApp:
     """WSGI app over a :class:`Responder`. ``secrets``: the webhook secrets (several during a
-    rotation); ``approval_token``: may read and decide; ``viewer_token``: may only read."""
+    rotation); ``approval_token``: may read and decide; ``viewer_token``: may only read;
+    ``public_url``: where people reach it (an https one makes the page's cookie Secure)."""
 
     def __init__(
         self,
@@ -74,6 +95,7 @@ class ResponderApp:
         secrets: list[SecretStr],
         approval_token: SecretStr | None,
         viewer_token: SecretStr | None = None,
+        public_url: str | None = None,
     ) -> None:
         self.responder = responder
         self.secrets = [s.get_secret_value() for s in secrets if s.get_secret_value()]
@@ -85,12 +107,24 @@ class ResponderApp:
             )
             if token
         ]
+        approval = _secret(approval_token)
+        self.page = ApprovalPage(
+            responder,
+            self.tokens,
+            Sessions(approval, _secret(viewer_token)) if approval else None,
+            secure=(public_url or "").lower().startswith("https://"),
+        )
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
         try:
             endpoint, values = URLS.bind_to_environ(environ).match()
-            response = getattr(self, f"_{endpoint}")(request, **values)
+            if endpoint in PAGE_ONLY:
+                response = self.page.respond(request, endpoint, **values)
+            elif endpoint in AS_PAGE and self.page.wanted(request):
+                response = self.page.respond(request, AS_PAGE[endpoint], **values)
+            else:
+                response = getattr(self, f"_{endpoint}")(request, **values)
         except NotFound:
             response = _error(404, "not found")
         except HTTPException as exc:
@@ -102,12 +136,7 @@ class ResponderApp:
         scheme, _, offered = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not offered.strip():
             return None
-        candidate = offered.strip().encode()
-        role: Role | None = None
-        for token, name in self.tokens:
-            if hmac.compare_digest(candidate, token):
-                role = name
-        return role
+        return match_token(offered.strip().encode(), self.tokens)
 
     # -- webhooks -------------------------------------------------------------------------
 
@@ -189,11 +218,12 @@ class ResponderApp:
                 body = json.loads(request.get_data(cache=False))
             except ValueError:
                 return _error(400, "the body is not valid JSON")
-            if not isinstance(body, dict) or set(body) - {"text"}:
-                return _error(400, 'the body must be a JSON object with at most "text"')
-            text = body.get("text")
+            field = "text" if decision == "approve" else "reason"
+            if not isinstance(body, dict) or set(body) - {field}:
+                return _error(400, f'the body must be a JSON object with at most "{field}"')
+            text = body.get(field)
             if text is not None and (not isinstance(text, str) or not text.strip()):
-                return _error(400, '"text" must be a non-empty string')
+                return _error(400, f'"{field}" must be a non-empty string')
         try:
             row = self.responder.decide(incident_id, decision, text)
         except DecisionError as exc:

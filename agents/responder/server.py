@@ -160,6 +160,7 @@ def running_responder(
                 secrets=settings.webhook_secrets,
                 approval_token=settings.approval_token,
                 viewer_token=settings.viewer_token,
+                public_url=settings.public_url,
             )
             server = create_server(
                 app,
