@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_OFFLINE := --record-mode=none --disable-socket --allow-unix-socket --allow-hosts=127.0.0.1,::1
 NOTEBOOK := notebooks/explore.ipynb
 
-.PHONY: demo responder-demo test lint notebook bench clean
+.PHONY: demo responder-demo test lint notebook bench eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,16 @@ bench: $(STAMP)
 	PD_TOOLKIT_STORE=memory $(PY) -m benchmarks.mcp
 	PD_TOOLKIT_STORE=memory $(PY) -m benchmarks.store
 	$(PY) -m benchmarks.startup
+
+# The agent evaluation kit on the sandbox (see the README's "Evaluating an agent"): MODEL is a
+# chat model (BASE_URL: any OpenAI-compatible server) or, by default, the scripted oracle;
+# CASES a glob of case ids or categories, FACE=mcp for `pd-toolkit mcp`, PEER=pagerduty-mcp.
+# Reports go to evals/reports/.
+MODEL ?= oracle
+eval: $(STAMP)
+	PD_TOOLKIT_STORE=memory $(PY) -m evals run --model '$(MODEL)' \
+	$(if $(BASE_URL),--base-url '$(BASE_URL)') $(if $(CASES),--cases '$(CASES)') \
+	$(if $(FACE),--face '$(FACE)') $(if $(PEER),--peer '$(PEER)')
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,23 +1,23 @@
 """Independent truth for the seed's four questions, read from the sandbox account's own data
-(never from a tool's answer), so that the tools' content can be checked against it."""
+(never from a tool's answer), so that the tools' content can be checked against it. The
+on-call and time-word ground truth is evals/truth.py's (the evaluation kit's), shared."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from evals.truth import level_user_ids, resolve_range, team_policies
 from pd_toolkit.sandbox import SandboxAccount
 
 
 def payments_level_one(account: SandboxAccount, at: datetime) -> list[str]:
-    """Who is on call at level 1 of the Payments team's escalation policies at ``at``."""
-    team = next(t for t in account.teams if t["name"] == "Payments")
+    """Who is on call at level 1 of each of the Payments team's escalation policies at ``at``
+    (one name per policy: its first level-1 target)."""
     names = []
-    for policy in account.escalation_policies:
-        if any(t["id"] == team["id"] for t in policy.get("teams") or []):
-            target = policy["escalation_rules"][0]["targets"][0]
-            user = account.user(account.oncall_user(target["id"], at))
-            assert user is not None
-            names.append(user["name"])
+    for policy in team_policies(account, "Payments"):
+        user = account.user(level_user_ids(account, policy, 1, at)[0])
+        assert user is not None
+        names.append(user["name"])
     return names
 
 
@@ -28,7 +28,7 @@ def open_numbers(account: SandboxAccount) -> list[str]:
 
 def checkout_this_week(account: SandboxAccount, now: datetime) -> list[str]:
     """'#N ' for every checkout incident created since Monday 00:00 UTC."""
-    monday = (now - timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0)
+    monday, _ = resolve_range("this week", now)
     found = [
         f"#{i['incident_number']} "
         for i in account.incidents_between(monday, now)
