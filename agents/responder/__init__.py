@@ -5,6 +5,8 @@
 Modules: ``webhooks`` (signatures, envelope, filter), ``persistence`` (checkpointer and ledger:
 memory, SQLite, PostgreSQL), ``ledger`` (the rows replicas coordinate through: work, leases,
 decisions, event ids, note locks), ``graph`` (the checkpointed graph with its ``interrupt()``),
+``review`` (that interrupt and its decisions in LangChain's human-in-the-loop shape), ``studio``
+(the graph for ``langgraph dev``),
 ``notes`` (the note writer: the project's one write), ``service`` (workers, heartbeat,
 decisions), ``app`` (HTTP), ``page`` (the approval page at the same URLs), with ``session``
 (signed cookies, CSRF) and ``templates`` (its HTML), ``server`` (wiring it together),
