@@ -1,10 +1,13 @@
 """The approval page in a real browser: headless Chromium (Debian's /usr/bin/chromium, driven
 by Selenium through /usr/bin/chromedriver) against ``python -m agents.responder`` on the sandbox.
 
-One journey, in order: an approver signs in, reads the pending list, edits and approves a brief
-(the note on the sandbox incident carries the edit), rejects another; forms on other sites
-(another origin on the same host, and another site) are refused; a viewer sees no buttons and
-its forged POST gets 403; a hostile title renders as text. Each page is saved as a screenshot
+One journey, in order: a wrong token is refused; an approver signs in, reads the pending list,
+edits a brief and presses Approve (refused: the edit is shown again), then Save and approve (the
+note on the sandbox incident carries the edit, and the page shows it), approves the hostile
+brief unchanged, rejects another; forms on other sites (another origin on the same host, and
+another site; a decision and a sign-out) are refused; a viewer sees no buttons and its forged
+POST gets 403; a hostile title renders as text; the log holds neither token, and says where
+refusals came from. Each page is saved as a screenshot
 under test-artifacts/browser/ (git-ignored). Skipped, with one line saying so, where Chromium or
 chromedriver is not installed (``apt-get install chromium chromium-driver``).
 """
@@ -22,7 +25,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import FIXED_NOW
+from conftest import FIXED_NOW, leaks
 from postgres import free_port
 from responder_helpers import (
     ROOT,
@@ -172,9 +175,10 @@ def test_an_approver_and_a_viewer_in_a_real_browser(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PD_TOOLKIT_VIEWER_TOKEN", VIEWER)
+    log = tmp_path / "responder.log"
     with (
         Sandbox(now=FIXED_NOW, hostile=True) as sb,
-        responder_process(sb, "memory", free_port(), tmp_path / "responder.log") as url,
+        responder_process(sb, "memory", free_port(), log) as url,
         chromium() as driver,
     ):
         edited, rejected, forged = (ready(sb, url, triggered(sb)) for _ in range(3))
@@ -183,9 +187,12 @@ def test_an_approver_and_a_viewer_in_a_real_browser(
         ready(sb, url, webhook_event("incident.triggered", hostile, sb.now))
         browser = Browser(driver, url)
 
-        # sign in as the approver; the pending list, newest first
+        # a wrong token, then the approver's; the pending list, newest first
         browser.open("/")
         browser.shot("01-sign-in")
+        driver.find_element(By.NAME, "token").send_keys(TOKEN[:-1] + "x")
+        browser.button("Sign in")
+        browser.shows("That is not the approval or the viewer token")
         browser.sign_in(TOKEN)
         browser.shot("02-list")
         pending = driver.find_element(By.TAG_NAME, "table").text
@@ -193,7 +200,7 @@ def test_an_approver_and_a_viewer_in_a_real_browser(
         assert [n for n in re.findall(r"#\d+", pending) if n in numbers] == numbers
         assert pending.count("awaiting_approval") == 4
 
-        # open a brief, edit it, save and approve: the note carries the edit
+        # open a brief, edit it; Approve would lose the edit: refused, the edit kept
         driver.find_element(By.LINK_TEXT, f"#{number_of(sb, edited)}").click()
         browser.shows("Save and approve")
         assert browser.status() == "awaiting_approval"
@@ -204,19 +211,35 @@ def test_an_approver_and_a_viewer_in_a_real_browser(
         text = driver.find_element(By.NAME, "text")
         text.clear()
         text.send_keys(EDIT)
+        browser.button("Approve")
+        browser.shows("You changed the note: use Save and approve")
+        browser.shot("04-changed-refused")
+        assert driver.find_element(By.NAME, "text").get_attribute("value") == EDIT
+        assert notes_of(sb, edited) == []
+        # save and approve: the note carries the edit, and the page shows what was posted
         browser.button("Save and approve")
         browser.shows('class="status posted"')
         assert browser.status() == "posted" and browser.buttons() == ["Sign out"]
-        browser.shot("04-posted")
+        posted = driver.find_element(By.CSS_SELECTOR, ".brief.posted").text
+        assert posted == EDIT.replace("\n", " ")  # one Markdown paragraph
+        browser.shot("05-posted")
         (note,) = notes_of(sb, edited)
         assert note["content"].startswith(EDIT + "\n")
+
+        # the hostile brief, approved as it is: the box a browser sends back is the brief
+        notes_before = len(notes_of(sb, HOSTILE_ID))  # the sandbox's hostile notes
+        browser.open(f"/investigations/{HOSTILE_ID}")
+        browser.button("Approve")
+        browser.shows('class="status posted"')
+        assert len(notes_of(sb, HOSTILE_ID)) == notes_before + 1
+        assert "Approved with an edit" not in driver.page_source
 
         # reject another, with a reason
         browser.open(f"/investigations/{rejected}")
         driver.find_element(By.NAME, "reason").send_keys("a duplicate of the edited one")
         browser.button("Reject")
         browser.shows('class="status rejected"')
-        browser.shot("05-rejected")
+        browser.shot("06-rejected")
         assert notes_of(sb, rejected) == []
 
         # a form on another origin (same host) and on another site: refused, nothing decided
@@ -227,17 +250,23 @@ def test_an_approver_and_a_viewer_in_a_real_browser(
             f'<input type="hidden" name="csrf" value="{stolen}">'
             '<input type="hidden" name="edited" value="no">'
             "<button>Claim your prize</button></form>"
+            f'<form method="post" action="{url}/session/end"><button>Sign me out</button></form>'
         )
         with other_site(attack) as port:
             driver.get(f"http://127.0.0.1:{port}/")  # same site, another origin
             browser.button("Claim your prize")
-            browser.shows("This form is not from this page")
-            browser.shot("06-refused-other-origin")
+            browser.shows("This form was not sent from this responder")
+            browser.shot("07-refused-other-origin")
             driver.get(f"http://localhost:{port}/")  # another site: no cookie is sent
             browser.button("Claim your prize")
             browser.shows("Sign in first")
-            browser.shot("07-refused-other-site")
+            browser.shot("08-refused-other-site")
+            driver.get(f"http://localhost:{port}/")
+            browser.button("Sign me out")  # a cross-site sign-out clears nothing
+            browser.shows("This form was not sent from this responder")
         assert status_of(url, forged) == "awaiting_approval" and notes_of(sb, forged) == []
+        browser.open("/")
+        browser.shows("Signed in as approver")
 
         # the cookie without the CSRF token: 403
         page = f"{url}/investigations/{forged}"
@@ -255,7 +284,7 @@ def test_an_approver_and_a_viewer_in_a_real_browser(
         browser.shows("Signed in as viewer")
         assert browser.buttons() == ["Sign out"]
         assert driver.find_elements(By.TAG_NAME, "textarea") == []
-        browser.shot("08-viewer")
+        browser.shot("09-viewer")
         for decision in ("approve", "reject"):
             answer = requests.post(
                 f"{page}/{decision}",
@@ -273,4 +302,10 @@ def test_an_approver_and_a_viewer_in_a_real_browser(
         assert driver.find_elements(By.CSS_SELECTOR, "script, tool_call, img, iframe") == []
         hrefs = [a.get_attribute("href") or "" for a in driver.find_elements(By.TAG_NAME, "a")]
         assert all(h.startswith((url, "https://sandbox.pagerduty.com/")) for h in hrefs), hrefs
-        browser.shot("09-hostile")
+        browser.shot("10-hostile")
+
+    # neither token in the log; the refusals name where they came from
+    logged = log.read_text()
+    assert leaks([logged], TOKEN, VIEWER) == []
+    assert "page sign-in refused from 127.0.0.1" in logged
+    assert "page POST refused from 127.0.0.1: Origin http://127.0.0.1:" in logged

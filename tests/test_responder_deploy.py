@@ -138,6 +138,50 @@ def test_short_or_missing_secrets_are_refused_at_start(
     assert leaks([err], TOKEN, SECRET) == []
 
 
+def test_a_viewer_token_equal_to_the_approval_token_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+    started: list[ResponderSettings],
+) -> None:
+    """Equal tokens would make everyone who signs in a viewer (and every decision a 403)."""
+    monkeypatch.setenv("PAGERDUTY_API_KEY", "not-used-before-the-check-0000")
+    monkeypatch.setenv("PAGERDUTY_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("PD_TOOLKIT_APPROVAL_TOKEN", TOKEN)
+    monkeypatch.setenv("PD_TOOLKIT_VIEWER_TOKEN", f" {TOKEN} ")
+    assert responder_main(["--port", str(free_port()), "--state", "memory"]) == 2
+    err = capsys.readouterr().err
+    assert "PD_TOOLKIT_VIEWER_TOKEN is the approval token" in err
+    assert leaks([err], TOKEN) == [] and started == []
+
+
+@pytest.mark.parametrize(
+    ("host", "public_url", "warned"),
+    [
+        ("127.0.0.1", None, False),
+        ("::1", "http://localhost:8787", False),
+        ("0.0.0.0", "https://responder.example.com", False),
+        ("0.0.0.0", None, True),
+        ("10.1.2.3", "http://responder.example.com", True),
+    ],
+)
+def test_listening_beyond_this_machine_without_https_is_a_warning(
+    host: str, public_url: str | None, warned: bool
+) -> None:
+    settings = ResponderSettings(host=host, public_url=public_url)
+    warnings = settings.warnings()
+    assert len(warnings) == int(warned)
+    assert all("--public-url https://" in w and "Secure" in w for w in warnings)
+
+
+def test_the_warning_is_logged_at_start(
+    fresh_sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    with responder_on(fresh_sandbox, host="0.0.0.0"):
+        pass
+    (line,) = [r.getMessage() for r in caplog.records if "without an https" in r.getMessage()]
+    assert line.startswith("warning: listening on 0.0.0.0")
+
+
 def test_an_unknown_team_or_service_stops_the_start(
     fresh_sandbox: Sandbox,
     monkeypatch: pytest.MonkeyPatch,

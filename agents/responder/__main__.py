@@ -75,7 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--queue-size", type=int, default=100, help="investigations waiting before 503"
     )
-    parser.add_argument("--public-url", help="this responder's URL as people reach it")
+    parser.add_argument(
+        "--public-url",
+        help="this responder's URL as people reach it (https://... behind TLS): the links in "
+        "the log and in long notes, the origin the approval page's forms must come from, and "
+        "its Secure cookie (Secure unless --host is loopback and this is not https)",
+    )
     parser.add_argument(
         "--name",
         default=socket.gethostname(),

@@ -14,7 +14,9 @@ time and never logged. A decision whose body is not JSON gets 415 and changes no
 of two racing decisions gets 409 naming the winner.
 
 The same investigation URLs serve the approval page to a browser (:mod:`agents.responder.page`,
-which decides whose a request is), plus:
+which decides whose a request is: any ``Authorization`` header makes it the API's), so their
+answers carry ``Vary: Accept, Cookie, Authorization``; the API's are ``Cache-Control: no-store``
+like the page's. The page adds:
 
 GET  /                                        sign-in form, or the investigations
 POST /session                                 sign in (form field ``token``)
@@ -33,7 +35,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from agents.responder.page import ApprovalPage
+from agents.responder.page import ApprovalPage, cookie_secure
 from agents.responder.service import DecisionError, Responder
 from agents.responder.session import Role, Sessions, match_token
 from agents.responder.webhooks import Envelope, signature_ok
@@ -42,6 +44,7 @@ logger = logging.getLogger("agents.responder")
 MAX_BODY = 512 * 1024  # PagerDuty's webhook payloads are a few kB
 MAX_DECISION_BODY = 64 * 1024
 MAX_PAGE = 200
+SHARED_VARY = "Accept, Cookie, Authorization"  # what picks the page or the API at one URL
 
 URLS = Map(
     [
@@ -69,7 +72,9 @@ AS_PAGE = {
 
 
 def _json(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body), status=status, content_type="application/json")
+    response = Response(json.dumps(body), status=status, content_type="application/json")
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _error(status: int, message: str) -> Response:
@@ -86,7 +91,9 @@ def _secret(value: SecretStr | None) -> bytes | None:
 class ResponderApp:
     """WSGI app over a :class:`Responder`. ``secrets``: the webhook secrets (several during a
     rotation); ``approval_token``: may read and decide; ``viewer_token``: may only read;
-    ``public_url``: where people reach it (an https one makes the page's cookie Secure)."""
+    ``public_url``: where people reach it (the origin the page's POSTs must come from);
+    ``host``: where it listens. The page's cookie is Secure unless ``host`` is loopback and
+    ``public_url`` is not https (:func:`~agents.responder.page.cookie_secure`)."""
 
     def __init__(
         self,
@@ -96,6 +103,7 @@ class ResponderApp:
         approval_token: SecretStr | None,
         viewer_token: SecretStr | None = None,
         public_url: str | None = None,
+        host: str = "127.0.0.1",
     ) -> None:
         self.responder = responder
         self.secrets = [s.get_secret_value() for s in secrets if s.get_secret_value()]
@@ -112,7 +120,8 @@ class ResponderApp:
             responder,
             self.tokens,
             Sessions(approval, _secret(viewer_token)) if approval else None,
-            secure=(public_url or "").lower().startswith("https://"),
+            secure=cookie_secure(host, public_url),
+            public_url=public_url,
         )
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
@@ -125,6 +134,8 @@ class ResponderApp:
                 response = self.page.respond(request, AS_PAGE[endpoint], **values)
             else:
                 response = getattr(self, f"_{endpoint}")(request, **values)
+            if endpoint in AS_PAGE:
+                response.headers["Vary"] = SHARED_VARY
         except NotFound:
             response = _error(404, "not found")
         except HTTPException as exc:

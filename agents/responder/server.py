@@ -7,6 +7,8 @@ connection idle (or half-sent) for ``read_timeout`` seconds, and stops accepting
 
 from __future__ import annotations
 
+import hmac
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -19,12 +21,14 @@ from waitress.server import BaseWSGIServer, create_server
 from agents.responder.app import MAX_BODY, ResponderApp
 from agents.responder.graph import build_responder_graph
 from agents.responder.notes import IncidentNoteWriter
+from agents.responder.page import loopback
 from agents.responder.persistence import open_persistence
 from agents.responder.service import Responder
 from agents.responder.webhooks import EventFilter
 from pd_toolkit import PagerDutyClient
 from pd_toolkit.errors import PagerDutyConfigError
 
+logger = logging.getLogger("agents.responder")
 MIN_SECRET = 16  # non-blank characters of a token or webhook secret
 
 
@@ -33,7 +37,7 @@ class ResponderSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = 8787
-    public_url: str | None = None  # where people reach this responder (links in logs, notes)
+    public_url: str | None = None  # where people reach it: links, the page's origin and cookie
     state: str = "memory"  # "memory", a SQLite path, or a PostgreSQL URL
     webhook_secrets: list[SecretStr] = []
     approval_token: SecretStr | None = None
@@ -59,7 +63,8 @@ class ResponderSettings(BaseModel):
     __str__ = __repr__
 
     def problems(self) -> list[str]:
-        """What keeps these settings from a safe start (short or missing secrets)."""
+        """What keeps these settings from a safe start (short or missing secrets, a viewer token
+        equal to the approval token: everyone signing in with it would be a viewer)."""
         found = []
         named = [("PD_TOOLKIT_APPROVAL_TOKEN", self.approval_token)]
         named += [("PD_TOOLKIT_VIEWER_TOKEN", self.viewer_token)] if self.viewer_token else []
@@ -73,7 +78,26 @@ class ResponderSettings(BaseModel):
                 )
         if not self.webhook_secrets:
             found.append("PAGERDUTY_WEBHOOK_SECRET is not set (the webhook subscription's secret)")
+        if self.approval_token and self.viewer_token:
+            approval = self.approval_token.get_secret_value().strip().encode()
+            if hmac.compare_digest(approval, self.viewer_token.get_secret_value().strip().encode()):
+                found.append(
+                    "PD_TOOLKIT_VIEWER_TOKEN is the approval token: give the viewer a token of "
+                    "its own (e.g. openssl rand -hex 24)"
+                )
         return found
+
+    def warnings(self) -> list[str]:
+        """What is allowed but likely wrong: reachable beyond this machine without an https
+        public URL (the page's cookie is Secure there, so a browser keeps it only over https,
+        and the page's POSTs must come from the public URL's origin)."""
+        if loopback(self.host) or (self.public_url or "").lower().startswith("https://"):
+            return []
+        return [
+            f"listening on {self.host} (beyond this machine) without an https --public-url: "
+            "put TLS in front (a reverse proxy) and pass --public-url https://<its address>; "
+            "the approval page's session cookie is Secure, so browsers sign in only over https"
+        ]
 
 
 @dataclass
@@ -118,6 +142,8 @@ def running_responder(
     problems = settings.problems()
     if problems:
         raise PagerDutyConfigError("; ".join(problems))
+    for warning in settings.warnings():
+        logger.warning("warning: %s", warning)
     note_client = client.with_writes("incident_note") if settings.allow_notes else None
     served: list[BaseWSGIServer] = []
 
@@ -161,6 +187,7 @@ def running_responder(
                 approval_token=settings.approval_token,
                 viewer_token=settings.viewer_token,
                 public_url=settings.public_url,
+                host=settings.host,
             )
             server = create_server(
                 app,

@@ -2,10 +2,10 @@
 
 The cookie holds no token and the server keeps no session: it is ``v1.<role>.<expiry>.<nonce>``
 signed with HMAC-SHA256 under a key derived from the approval and viewer tokens
-(``HMAC(approval token, "pd_toolkit session" + viewer token)``). So every replica started with
+(``HMAC(approval token, "pd_toolkit session\\0" + viewer token)``). So every replica started with
 the same tokens accepts it, and rotating either token signs everyone out. Signing out clears the
 cookie in the browser; a copy taken before stays valid until it expires (``lifetime``), as
-with any stateless session. The CSRF token of a session is ``HMAC(key, "csrf" + nonce)``: forms
+with any stateless session. The CSRF token of a session is ``HMAC(key, "csrf." + nonce)``: forms
 carry it, and a POST without it (or with another session's) is refused.
 """
 
@@ -23,6 +23,12 @@ Role = Literal["approver", "viewer"]
 ROLES: tuple[Role, ...] = ("approver", "viewer")
 COOKIE = "pd_toolkit_session"
 LIFETIME = 12 * 3600.0
+
+
+def cookie_name(secure: bool) -> str:
+    """The session cookie's name: ``__Host-`` prefixed when Secure (a browser then keeps it
+    only from https, for this host and path /); browsers refuse that prefix without Secure."""
+    return f"__Host-{COOKIE}" if secure else COOKIE
 
 
 def match_token(offered: bytes, tokens: list[tuple[bytes, Role]]) -> Role | None:

@@ -134,7 +134,14 @@ def _layout(title: str, body: Markup, session: Session | None) -> str:
 def _message(text: str | None, kind: str = "error") -> Markup:
     if not text:
         return Markup("")
-    return Markup('<p class="message {kind}" role="alert">{text}</p>').format(kind=kind, text=text)
+    return Markup('<p class="message {kind}" role="alert">{text}</p>').format(
+        kind=kind, text=clean_name(text, 1000)
+    )
+
+
+def _fact(value: Any, cap: int) -> str | None:
+    """A short fact from the ledger or PagerDuty as one clean line; None when absent."""
+    return clean_name(value, cap) if value is not None and value != "" else None
 
 
 def sign_in_page(*, message: str | None = None, next_path: str = "/") -> str:
@@ -188,7 +195,7 @@ def _rows(views: Sequence[Mapping[str, Any]], now: datetime) -> Markup:
             number=_number(view),
             title=clean_name(view.get("title"), 120) if view.get("title") else "",
             service=_service(view),
-            urgency=_incident(view).get("urgency") or "",
+            urgency=_fact(_incident(view).get("urgency"), 20) or "",
             status=view.get("status"),
             age=_age(_incident(view).get("created_at") or view.get("created_at"), now),
         )
@@ -233,14 +240,14 @@ def _facts(view: Mapping[str, Any], now: datetime) -> Markup:
     facts = [
         ("Status", Markup('<span class="status {0}">{0}</span>').format(view.get("status"))),
         ("Service", _service(view) or None),
-        ("Urgency", _incident(view).get("urgency")),
+        ("Urgency", _fact(_incident(view).get("urgency"), 20)),
         ("Triggered", _age(_incident(view).get("created_at"), now) or None),
         ("Received", _age(view.get("created_at"), now) or None),
-        ("Decision", view.get("decision")),
+        ("Decision", _fact(view.get("decision"), 20)),
         ("Decided", _age(view.get("decided_at"), now) or None),
         ("Reason", clean_name(view["reason"], 500) if view.get("reason") else None),
-        ("Note", view.get("note_id")),
-        ("Retry at", view.get("retry_at")),
+        ("Note", _fact(view.get("note_id"), 64)),
+        ("Retry at", _fact(view.get("retry_at"), 40)),
     ]
     return Markup('<dl class="facts">{}</dl>').format(
         Markup("").join(
@@ -251,7 +258,10 @@ def _facts(view: Mapping[str, Any], now: datetime) -> Markup:
     )
 
 
-def _decision_forms(view: Mapping[str, Any], session: Session) -> Markup:
+def _decision_forms(view: Mapping[str, Any], session: Session, draft: str | None) -> Markup:
+    """Approve, Save and approve (the box holds ``draft`` when given, else the brief as the
+    note would carry it: :func:`~agents.responder.notes.note_body`, no invisible characters),
+    and Reject with a reason."""
     url = page_url(str(view["incident_id"]))
     return Markup(
         '<section class="decide" id="decide"><h2>Decide</h2>'
@@ -267,7 +277,11 @@ def _decision_forms(view: Mapping[str, Any], session: Session) -> Markup:
         '<label for="reason">Reason (optional)</label>'
         '<input type="text" name="reason" id="reason" maxlength="500">'
         '<button type="submit">Reject</button></form></section>'
-    ).format(url=url, csrf=session.csrf, brief=view.get("brief") or "")
+    ).format(
+        url=url,
+        csrf=session.csrf,
+        brief=draft if draft is not None else note_body(view.get("brief") or ""),
+    )
 
 
 def investigation_page(
@@ -275,21 +289,32 @@ def investigation_page(
     session: Session,
     *,
     message: str | None = None,
+    draft: str | None = None,
+    posted: str | None = None,
     now: datetime | None = None,
 ) -> str:
     """One investigation: its facts, the rendered brief, and (for an approver, while it awaits
-    approval) the decision forms."""
+    approval) the decision forms, the box holding ``draft`` when given. ``posted``: the edited
+    text an approval posted instead of the brief, shown first (the brief below it, folded)."""
     now = now or datetime.now(UTC)
     brief = view.get("brief")
-    rendered = (
-        brief_html(brief, str(view["incident_id"]), _incident(view).get("html_url"))
+    incident_id, html_url = str(view["incident_id"]), _incident(view).get("html_url")
+    rendered = Markup('<article class="brief">{}</article>').format(
+        brief_html(brief, incident_id, html_url)
         if brief
         else Markup('<p class="empty">No brief (yet).</p>')
     )
+    if posted:
+        rendered = Markup(
+            '<p class="message notice">Approved with an edit: this text is the note (the brief '
+            "as the investigation wrote it is below).</p>"
+            '<article class="brief posted">{posted}</article>'
+            "<details><summary>The brief before the edit</summary>{brief}</details>"
+        ).format(posted=brief_html(posted, incident_id, html_url), brief=rendered)
     can_decide = session.role == "approver" and view.get("status") == "awaiting_approval"
     body = Markup(
         '{message}<h1><span class="number">{number}</span> {title}</h1>{facts}{jump}{problem}'
-        '<article class="brief">{brief}</article>{forms}'
+        "{brief}{forms}"
     ).format(
         jump=Markup('<p><a href="#decide">Decide</a> (below the brief)</p>') if can_decide else "",
         message=_message(message),
@@ -298,6 +323,6 @@ def investigation_page(
         facts=_facts(view, now),
         problem=_message(view.get("error"), "warning"),
         brief=rendered,
-        forms=_decision_forms(view, session) if can_decide else Markup(""),
+        forms=_decision_forms(view, session, draft) if can_decide else Markup(""),
     )
     return _layout(_number(view), body, session)
