@@ -14,9 +14,10 @@ where they go.
 A second table counts requests per investigation against the incident store: cold (an empty
 store), warm (a new client and graph on the store an earlier run filled, as a second process
 would be) and warm an hour later (the sandbox clock moved on: the store pays the hour's delta).
-Goals: warm <= 10 (aim 8), cold <= 19.
+Goals: warm <= 8, cold <= 17.
 """
 
+import importlib
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,8 +34,8 @@ NOW = datetime(2026, 11, 18, 9, 30, tzinfo=UTC)  # the tests' FIXED_NOW
 LATENCY = 0.1
 REQUEST_GOAL = 12
 SPEEDUP_GOAL = 3.0
-WARM_GOAL = 10
-COLD_GOAL = 19
+WARM_GOAL = 8
+COLD_GOAL = 17
 CASES: list[tuple[str, InvestigationInput]] = [
     ("incident #3088", {"incident": "#3088"}),
     ("service checkout", {"service": "checkout"}),
@@ -102,6 +103,9 @@ def main() -> None:
     for column in columns:
         summary.add_column(column, justify="left" if column in ("case", "incident") else "right")
     breakdowns: list[tuple[str, dict[str, Any]]] = []
+    # The ranking's first index loads scikit-learn (about 1.5 s, once per process): loaded
+    # before the clocks run, so that the first case is timed like the others.
+    importlib.import_module("sklearn.feature_extraction.text")
     with Sandbox(now=NOW, latency=LATENCY) as sandbox:
         for label, request in CASES:
             parallel_s, state = run_parallel(sandbox, request)
@@ -149,12 +153,12 @@ def store_table() -> Table:
             _, hour = run_parallel(sandbox, request, store, now=later)
             store.close()
         counts = [_requests(cold), _requests(warm), _requests(hour)]
-        goals = [COLD_GOAL, WARM_GOAL, WARM_GOAL]
+        goals = [COLD_GOAL, WARM_GOAL, WARM_GOAL + 1]
         cells = [
             f"{n}{'' if n <= goal else ' (over)'}" for n, goal in zip(counts, goals, strict=True)
         ]
         table.add_row(label, *cells, str(warm["lookups"]["similar_history"]["requests"]))
-    table.caption = f"goals: cold <= {COLD_GOAL}, warm <= {WARM_GOAL} (aim 8)"
+    table.caption = f"goals: cold <= {COLD_GOAL}, warm <= {WARM_GOAL} (an hour later: + the delta)"
     return table
 
 

@@ -6,6 +6,7 @@ Each case runs twice on one toolkit: cold (empty name cache) and warm (names cac
 in a conversation). Tokens (o200k_base) compare the tool's content with the raw JSON bodies of
 the API responses the warm run used; "facts" counts the answer's key facts (ids, names, states
 read from those raw bodies) that the content still carries. Goal: content <= 15% of raw.
+A second table gives the tokens of each incident line of the listings (goal: <= 60 each).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pd_toolkit.sandbox import Sandbox
 
 NOW = datetime(2026, 11, 18, 9, 30, tzinfo=UTC)  # the tests' FIXED_NOW
 GOAL = 0.15
+LINE_GOAL = 60
 Bodies = list[tuple[str, dict[str, Any]]]  # (raw JSON text, parsed JSON) per response
 
 
@@ -195,6 +197,7 @@ class Row:
     raw_tokens: int
     facts_found: int
     facts_total: int
+    content: str
 
     @property
     def ratio(self) -> float:
@@ -235,6 +238,7 @@ def measure(sb: Sandbox, case: Case, count: Callable[[str], int]) -> Row:
         raw_tokens=raw,
         facts_found=sum(fact in content for fact in facts),
         facts_total=len(facts),
+        content=content,
     )
 
 
@@ -265,6 +269,28 @@ def main() -> None:
     table.add_section()
     table.add_row("total", "", "", str(content), str(raw), f"{content / raw:.1%}", "")
     Console(width=150).print(table)
+    Console(width=150).print(line_table(rows, count))
+
+
+def line_table(rows: list[Row], count: Callable[[str], int]) -> Table:
+    """Tokens per incident line (lines starting '#', indented or not) of each answer that
+    lists incidents, and of the rest of the answer (headers, service ids, notes)."""
+    table = Table(title=f"Incident lines (goal <= {LINE_GOAL} tokens each)")
+    for column in ("case", "lines", "mean tok", "max tok", "rest of the answer tok"):
+        table.add_column(column, justify="left" if column == "case" else "right")
+    for row in rows:
+        lines = [line for line in row.content.splitlines() if line.lstrip().startswith("#")]
+        if not lines or row.case.tool == "pagerduty_find_similar_incidents":
+            continue
+        tokens = [count(line) for line in lines]
+        table.add_row(
+            row.case.label,
+            str(len(lines)),
+            f"{sum(tokens) / len(tokens):.1f}",
+            f"{max(tokens)}" + ("" if max(tokens) <= LINE_GOAL else " !"),
+            str(row.content_tokens - sum(tokens)),
+        )
+    return table
 
 
 if __name__ == "__main__":

@@ -115,6 +115,9 @@ def _sync(args: argparse.Namespace, console: Console) -> int:
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from pd_toolkit.api import PagerDutyAPI
+    from pd_toolkit.history import prefetch_resolutions
+    from pd_toolkit.history.search import DEFAULT_WINDOW_DAYS
     from pd_toolkit.store import open_store, sync_incidents
 
     with ExitStack() as stack:
@@ -143,6 +146,13 @@ def _sync(args: argparse.Namespace, console: Console) -> int:
                     progress=advance,
                 )
                 progress.update(task, completed=1, total=1)
+            # What the next searches would fetch: how open and recent incidents' matches
+            # were resolved, and whether the plan has past_incidents.
+            searched, prefetched = prefetch_resolutions(
+                PagerDutyAPI(client, store=store),
+                window_days=min(args.days, DEFAULT_WINDOW_DAYS),
+                now=until,
+            )
         except PagerDutyError as exc:
             console.print(
                 f"error: sync failed: {exc}", markup=False, highlight=False, soft_wrap=True
@@ -152,6 +162,11 @@ def _sync(args: argparse.Namespace, console: Console) -> int:
     console.print(
         f"Stored {report.stored.added:,} new and {report.stored.updated:,} updated incidents "
         f"({report.fetched:,} fetched in {report.requests:,} requests) in {store.label}.",
+        highlight=False,
+    )
+    console.print(
+        f"Fetched how the matches of {searched:,} open or recent incidents were resolved "
+        f"({prefetched:,} requests), for the searches to come.",
         highlight=False,
     )
     console.print(
@@ -537,6 +552,8 @@ EXTRAS = {
     "anyio": "mcp",
     "langgraph_checkpoint_sqlite": "responder",
     "waitress": "responder",
+    "nh3": "responder",
+    "markdown_it": "responder",
     "psycopg": "postgres",
 }
 

@@ -374,6 +374,7 @@ class IncidentList(PDModel):
     total: int | None = None
     window: TimeWindow | None = None
     filters: dict[str, str] = {}
+    at: Time = None  # when listed: the text gives ages to it (None: creation times)
 
 
 class IncidentTimeline(PDModel):
@@ -412,6 +413,7 @@ class ServiceStatus(PDModel):
     open_incidents: list[Incident]
     open_total: int | None = None
     last_incident: Incident | None = None
+    at: Time = None  # when asked: the text gives incidents' ages to it (None: creation times)
 
 
 class ServicesOverview(PDModel):

@@ -18,6 +18,7 @@ from pd_toolkit.models import (
     ChangeEvent,
     ChangeList,
     ContactMethod,
+    EscalationRule,
     Incident,
     IncidentAlerts,
     IncidentList,
@@ -72,17 +73,43 @@ def _number(incident: Incident) -> str:
 # -- incidents ------------------------------------------------------------------------------
 
 
-def incident_line(incident: Incident, tz: tzinfo = UTC) -> str:
-    """One incident: number, id, status, urgency, priority, service, created, assignee, title."""
+def incident_line(
+    incident: Incident,
+    tz: tzinfo = UTC,
+    *,
+    now: datetime | None = None,
+    service: str | None = "ref",
+) -> str:
+    """One incident: number, id, status/urgency, priority, service, age (created time without
+    ``now``), assignees, quoted title. ``service``: "ref" names it with its id, "name" by
+    name only (the listing gives its id once), None leaves it out (the answer is about it)."""
     priority = f" {clean_name(incident.priority.label, 20)}" if incident.priority else ""
+    where = ""
+    if service == "ref":
+        where = f" {ref(incident.service)}"
+    elif service == "name":
+        where = f" {incident.service.label if incident.service else '?'}"
+    when = (
+        f"{fmt_duration(now - incident.created_at)} ago"
+        if now is not None and incident.created_at is not None
+        else fmt_time(incident.created_at, tz)
+    )
+    assignees = f"@{_names(incident.assignees)}" if incident.assignees else "unassigned"
     return (
         f"{_number(incident)} {incident.id} {incident.status or '?'}/{incident.urgency or '?'}"
-        f"{priority} svc={ref(incident.service)} created={fmt_time(incident.created_at, tz)}"
-        f" assignee={_names(incident.assignees)} title={quote_untrusted(incident.headline)}"
+        f"{priority}{where} {when} {assignees} {quote_untrusted(incident.headline)}"
     )
 
 
+def _service_legend(incidents: Sequence[Incident]) -> str:
+    """'services: checkout (PLDGBP0), search (PHQLM0U)': each listed service's id, once."""
+    seen = {i.service.id: i.service for i in incidents if i.service and i.service.id}
+    return "services: " + ", ".join(ref(s) for s in seen.values())
+
+
 def render_incident_list(result: IncidentList, tz: tzinfo = UTC) -> str:
+    """A header (filters, window, count), then one line per incident; the services are named
+    by name in the lines and with their ids once (none when the filter names the service)."""
     scope = ", ".join(f"{k}={v}" for k, v in result.filters.items())
     window = (
         f"; {result.window.label}: {fmt_time(result.window.since, tz)}"
@@ -94,7 +121,12 @@ def render_incident_list(result: IncidentList, tz: tzinfo = UTC) -> str:
     header = f"Incidents ({scope}{window}): {total} found"
     if not result.items:
         return f"{header}. {NOTHING_FOUND}"
-    lines = [header, *(incident_line(i, tz) for i in result.items)]
+    one_service = "service" in result.filters
+    lines = [header] if one_service else [header, _service_legend(result.items)]
+    lines += [
+        incident_line(i, tz, now=result.at, service=None if one_service else "name")
+        for i in result.items
+    ]
     if total > len(result.items):
         lines.append(
             f"showing {len(result.items)} of {total}; narrow with service=, team=, urgency=, "
@@ -281,7 +313,39 @@ def _open_counts(incidents: Sequence[Incident]) -> str:
     return f"{len(incidents)} open ({high} high, {len(incidents) - high} low)"
 
 
+def _level_line(number: int, rule: EscalationRule, oncalls: Sequence[OnCall], tz: tzinfo) -> str:
+    """'L1 (escalates after 10m): schedule Primary (PS4WEAM), on call Hana Sato (P04XEQF)
+    until ...': each target once, with who is on call through it (a user target is on call
+    itself), then anyone on call at this level through something the rule does not name."""
+    parts = []
+    for target in rule.targets:
+        through = [o for o in oncalls if o.schedule and o.schedule.id == target.id]
+        if through:
+            who = "; ".join(
+                f"{ref(o.user)} until {fmt_time(o.end, tz)}" if o.end else ref(o.user)
+                for o in through
+            )
+            parts.append(f"schedule {ref(target)}, on call {who}")
+        elif any(o.user and o.user.id == target.id for o in oncalls):
+            parts.append(f"{ref(target)}, always on call")
+        else:
+            kind = "schedule " if target.type and target.type.startswith("schedule") else ""
+            parts.append(f"{kind}{ref(target)}, nobody on call")
+    named = {t.id for t in rule.targets}
+    parts += [
+        shift_phrase(o, tz=tz)
+        for o in oncalls
+        if (o.schedule.id if o.schedule else o.user.id if o.user else None) not in named
+    ]
+    delay = rule.escalation_delay_in_minutes
+    return f"  L{number} (escalates after {delay if delay is not None else '?'}m): " + "; ".join(
+        parts
+    )
+
+
 def render_service_status(status: ServiceStatus, tz: tzinfo = UTC) -> str:
+    """The service, its policy's levels (each target once, with who is on call through it),
+    its open incidents (without the service, which the header names) and its last one."""
     service = status.service
     policy = service.escalation_policy
     lines = [
@@ -293,21 +357,25 @@ def render_service_status(status: ServiceStatus, tz: tzinfo = UTC) -> str:
         by_level: dict[int, list[OnCall]] = {}
         for oncall in status.oncalls:
             by_level.setdefault(oncall.escalation_level or 0, []).append(oncall)
-        for number, rule in enumerate(policy.escalation_rules, start=1):
-            who = "; ".join(shift_phrase(o, tz=tz) for o in by_level.get(number, [])) or "nobody"
-            lines.append(
-                f"  L{number} (escalates after {rule.escalation_delay_in_minutes or '?'}m) "
-                f"targets {_names(rule.targets)}; on call: {who}"
-            )
+        lines += [
+            _level_line(number, rule, by_level.get(number, []), tz)
+            for number, rule in enumerate(policy.escalation_rules, start=1)
+        ]
     counts = _open_counts(status.open_incidents)
     if status.open_total is not None and status.open_total > len(status.open_incidents):
         counts += f" of the newest {len(status.open_incidents)}; {status.open_total} open in all"
     lines.append(f"incidents: {counts}")
-    lines += [f"  {incident_line(i, tz)}" for i in status.open_incidents[:5]]
+    shown = status.open_incidents[:5]
+    lines += [f"  {incident_line(i, tz, now=status.at, service=None)}" for i in shown]
     if len(status.open_incidents) > 5:
         lines.append(f"  … {len(status.open_incidents) - 5} more: use pagerduty_list_incidents")
     last = status.last_incident
-    lines.append(f"last incident: {incident_line(last, tz) if last else 'none on record'}")
+    if last is None:
+        lines.append("last incident: none on record")
+    elif any(last.id == i.id for i in shown):
+        lines.append(f"last incident: {_number(last)}, the newest open one above")
+    else:
+        lines.append(f"last incident: {incident_line(last, tz, now=status.at, service=None)}")
     return "\n".join(lines)
 
 
@@ -470,5 +538,12 @@ def render_similar_incidents(result: SimilarIncidents, tz: tzinfo = UTC) -> str:
                 + ", ".join(f"{clean_name(r.name, 40)} ({r.count})" for r in pattern.resolvers)
             )
         lines.append("; ".join(summary))
+        if pattern.signals is not None:
+            signals = pattern.signals
+            lines.append(
+                f"Counted because alike (of {pattern.count}): title {signals.title}, trigger "
+                f"details {signals.details}, same service {signals.service}, same incident_key "
+                f"{signals.incident_key}"
+            )
     lines += [f"Note: {notice}" for notice in result.notices]
     return "\n".join(lines)

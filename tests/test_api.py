@@ -98,3 +98,58 @@ def test_an_incident_without_teams_is_judged_by_its_service(scoped: PagerDutyAPI
     assert scoped.incident_id("Q1NOTEAMLEDG001")[0] == "Q1NOTEAMLEDG001"
     with pytest.raises(PagerDutyScopeError):
         scoped.incident_id("Q1NOTEAMCATA002")  # an id is checked too, not passed through
+
+
+POLICY = {
+    "id": "PPOL001",
+    "type": "escalation_policy",
+    "name": "Ledger on call",
+    "escalation_rules": [
+        {"escalation_delay_in_minutes": 30, "targets": [{"id": "PSCH001", "type": "schedule"}]}
+    ],
+}
+LEDGER_FULL = {
+    "id": LEDGER,
+    "type": "service",
+    "name": "ledger",
+    "status": "critical",
+    "escalation_policy": {"id": "PPOL001", "type": "escalation_policy_reference"},
+}
+
+
+def open_listing(policy: dict[str, Any]) -> dict[str, Any]:
+    """One open ledger incident as GET /incidents answers with the service and policy
+    embedded (``include[]=services,escalation_policies``)."""
+    listed = incident("Q1OPENLEDGER004", LEDGER, [PAYMENTS])
+    return {"incidents": [{**listed, "service": LEDGER_FULL, "escalation_policy": policy}]}
+
+
+def test_a_services_open_listing_embeds_the_service_so_its_detail_needs_no_get() -> None:
+    client = FakeClient()
+    client.answers["/incidents"] = open_listing(POLICY)
+    api = PagerDutyAPI(client, store="memory")
+    api.open_incidents(LEDGER)
+    found = api.service_detail(LEDGER)
+    assert client.paths == ["/incidents"]  # no GET /services/{id}
+    assert found.status == "critical" and found.escalation_policy is not None
+    assert found.escalation_policy.escalation_rules[0].escalation_delay_in_minutes == 30
+
+
+def test_an_incident_on_another_policy_or_an_old_listing_does_not_stand_for_the_service() -> None:
+    client = FakeClient()
+    other = {**POLICY, "id": "PPOL999"}  # the incident was reassigned to another policy
+    client.answers["/incidents"] = open_listing(other)
+    client.answers[f"/services/{LEDGER}"] = {
+        "service": {**LEDGER_FULL, "escalation_policy": POLICY}
+    }
+    api = PagerDutyAPI(client, store="memory")
+    api.open_incidents(LEDGER)
+    assert api.service_detail(LEDGER).escalation_policy.id == "PPOL001"  # type: ignore[union-attr]
+    assert client.paths == ["/incidents", f"/services/{LEDGER}"]
+
+    client.paths.clear()
+    client.answers["/incidents"] = open_listing(POLICY)
+    stale = PagerDutyAPI(client, store="memory", incident_cache_ttl=0)
+    stale.open_incidents(LEDGER)
+    stale.service_detail(LEDGER)  # kept for 0 s: asked again
+    assert client.paths == ["/incidents", f"/services/{LEDGER}"]

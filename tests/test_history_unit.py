@@ -22,16 +22,24 @@ from pd_toolkit.errors import PagerDutyPaginationLimitError, PagerDutyPlanError
 from pd_toolkit.history import (
     CandidateIndex,
     IncidentRecord,
+    fetch,
     fetch_incidents,
     find_similar_incidents,
     normalize_title,
 )
+from pd_toolkit.history.models import Resolution, SimilarIncident
 from pd_toolkit.history.normalize import shared_terms
-from pd_toolkit.history.pattern import busiest_hours, busiest_weekday, summarize_pattern
-from pd_toolkit.history.ranking import PATTERN_THRESHOLD, SHOW_FLOOR
+from pd_toolkit.history.pattern import (
+    busiest_hours,
+    busiest_weekday,
+    group_fixes,
+    summarize_pattern,
+)
+from pd_toolkit.history.ranking import PATTERN_THRESHOLD, SHOW_FLOOR, ScoredCandidate
 from pd_toolkit.history.search import _weak_notice, fetch_resolution
 from pd_toolkit.models import Incident
 from pd_toolkit.render import render_similar_incidents
+from pd_toolkit.store import IncidentStore
 
 NOW = datetime(2026, 11, 18, 9, 30, tzinfo=UTC)
 
@@ -101,11 +109,13 @@ class FakeClient(PagerDutyClient):
         *,
         past_incidents: dict[str, list[dict[str, Any]]] | None = None,
         notes: dict[str, list[dict[str, Any]]] | None = None,
+        log_entries: dict[str, list[dict[str, Any]]] | None = None,
     ) -> None:
         super().__init__(api_key="fake-client-key-0000", base_url="http://127.0.0.1:9")
         self.incidents = incidents
         self.past_incidents = past_incidents
         self.notes = notes or {}
+        self.log_entries = log_entries
         self.request_count = 0
         self.paths: list[str] = []
         self._lock = threading.Lock()
@@ -152,6 +162,8 @@ class FakeClient(PagerDutyClient):
             return {"past_incidents": self.past_incidents.get(path.split("/")[2], [])}
         if path.endswith("/notes"):
             return {"notes": self.notes.get(path.split("/")[2], [])}
+        if path.endswith("/log_entries") and self.log_entries is not None:
+            return {"log_entries": self.log_entries.get(path.split("/")[2], []), "more": False}
         if path.endswith("/log_entries"):
             return {
                 "log_entries": [
@@ -310,7 +322,88 @@ def test_empty_index_ranks_nothing() -> None:
     assert CandidateIndex([]).rank("anything", now=NOW) == []
 
 
+def test_the_recency_bonus_puts_a_newer_match_above_a_slightly_closer_older_one() -> None:
+    """Alone: the older of two same-titled matches is a little more relevant (PagerDuty scored
+    it 10), yet the newer one comes first; without the bonus it would not (the scores differ,
+    so no tie-break is involved)."""
+    older = IncidentRecord.from_api(incident(1, "Disk full on db volume", days_ago=170))
+    newer = IncidentRecord.from_api(incident(2, "Disk full on db volume", days_ago=2))
+    ranked = CandidateIndex([older, newer]).rank(
+        normalize_title("Disk full on db volume"), now=NOW, pagerduty_scores={older.id: 10.0}
+    )
+    assert [r.record.id for r in ranked] == [newer.id, older.id]
+    assert ranked[0].relevance < ranked[1].relevance and ranked[0].score > ranked[1].score
+
+
+def test_equal_scores_are_ordered_newest_first() -> None:
+    """The tie-break alone: two equally similar matches an hour apart score the same to four
+    decimals (the recency bonus differs by less), and the newer one comes first although the
+    index lists it last."""
+    older = IncidentRecord.from_api(incident(1, "Backup job failed", days_ago=10))
+    newer = IncidentRecord.from_api(incident(2, "Backup job failed", days_ago=10 - 1 / 24))
+    ranked = CandidateIndex([older, newer]).rank(normalize_title("Backup job failed"), now=NOW)
+    assert ranked[0].score == ranked[1].score
+    assert [r.record.id for r in ranked] == [newer.id, older.id]
+
+
 # -- pattern -------------------------------------------------------------------------------
+
+
+def counted(recs: Sequence[IncidentRecord]) -> list[ScoredCandidate]:
+    """Records as candidates the pattern counts (the same alert, same service)."""
+    return [
+        ScoredCandidate(
+            record=r,
+            score=1.0,
+            relevance=1.0,
+            similarity=1.0,
+            same_service=True,
+            pagerduty_score=None,
+            title_similarity=1.0,
+        )
+        for r in recs
+    ]
+
+
+def test_the_pattern_counts_the_signals_its_incidents_matched_on() -> None:
+    recs = [IncidentRecord.from_api(incident(i, "Backup job failed", days_ago=i)) for i in (1, 2)]
+    candidates = counted(recs)
+    candidates[1] = ScoredCandidate(
+        record=recs[1],
+        score=0.6,
+        relevance=0.6,
+        similarity=0.6,
+        same_service=False,
+        pagerduty_score=None,
+        detail_similarity=0.8,
+        title_similarity=0.2,
+        same_key=True,
+    )
+    signals = summarize_pattern(candidates, window_days=30).signals
+    assert signals is not None
+    assert (signals.title, signals.details, signals.service, signals.incident_key) == (1, 1, 1, 1)
+
+
+def match(number: int, fix: str, detail_similarity: float | None) -> SimilarIncident:
+    record = IncidentRecord.from_api(incident(number, "SLO burn rate", days_ago=number))
+    return SimilarIncident(
+        incident=record,
+        score=1.0,
+        similarity=1.0,
+        detail_similarity=detail_similarity,
+        resolution=Resolution(source="note", summary=fix),
+    )
+
+
+def test_the_fix_whose_trigger_details_match_comes_first_even_when_rarer_and_lower() -> None:
+    matches = [
+        match(1, "Rotated the mTLS cert", 0.1),
+        match(2, "Rotated the mTLS cert", 0.2),
+        match(3, "Rolled back the deploy", 0.9),
+    ]
+    fixes = group_fixes(matches)
+    assert [f.summary for f in fixes] == ["Rolled back the deploy", "Rotated the mTLS cert"]
+    assert fixes[0].matches_trigger and not fixes[1].matches_trigger
 
 
 def test_pattern_finds_weekday_and_hour_concentration() -> None:
@@ -324,7 +417,7 @@ def test_pattern_finds_weekday_and_hour_concentration() -> None:
     ]
     assert busiest_weekday(recs) == "Monday"
     assert busiest_hours(recs) == "01:00-03:00"
-    pattern = summarize_pattern(recs, window_days=90)
+    pattern = summarize_pattern(counted(recs), window_days=90)
     assert pattern.recurrence == "9 times in 90 days, mostly Mondays 01:00-03:00 UTC"
     assert pattern.median_time_to_resolve_seconds == 1800
     assert pattern.resolvers[0].name == "Alice Example" and pattern.resolvers[0].count == 9
@@ -335,7 +428,7 @@ def test_pattern_without_concentration_or_incidents() -> None:
         IncidentRecord.from_api(incident(i, "Backup job failed", days_ago=i * 1.37 + 0.1))
         for i in range(14)
     ]
-    assert summarize_pattern(recs, window_days=30).recurrence == "14 times in 30 days"
+    assert summarize_pattern(counted(recs), window_days=30).recurrence == "14 times in 30 days"
     assert summarize_pattern([], window_days=30).count == 0
 
 
@@ -562,6 +655,32 @@ def test_resolution_reads_notes_and_log_entries_through_the_timeline_models() ->
     assert (fallback.source, fallback.by) == ("log_entry", "Alice Example")
 
 
+def test_only_a_resolve_log_entry_counts_as_a_fix() -> None:
+    """Without notes, a newer acknowledge or escalate entry is not how it was fixed; with no
+    resolve entry at all there is no fix."""
+    items = history()[:2]
+    resolved = NOW - timedelta(days=3)
+    later = (resolved + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def entry(kind: str, summary: str, at: str) -> dict[str, Any]:
+        return {"id": f"R{kind}", "type": f"{kind}_log_entry", "summary": summary, "created_at": at}
+
+    at = resolved.strftime("%Y-%m-%dT%H:%M:%SZ")
+    entries = {
+        items[0]["id"]: [
+            entry("resolve", "Resolved by Alice Example.", at),
+            entry("acknowledge", "Acknowledged by Bob.", later),
+            entry("escalate", "Escalated to level 2.", later),
+        ],
+        items[1]["id"]: [entry("acknowledge", "Acknowledged by Bob.", later)],
+    }
+    api = PagerDutyAPI(FakeClient(items, log_entries=entries))
+    first, second = (IncidentRecord.from_api(i) for i in items)
+    fix = fetch_resolution(api, first)  # type: ignore[arg-type]
+    assert fix is not None and fix.summary == "Resolved by Alice Example."
+    assert fetch_resolution(api, second) is None  # type: ignore[arg-type]
+
+
 # -- render --------------------------------------------------------------------------------
 
 
@@ -632,7 +751,7 @@ def test_trigger_details_are_parsed_leniently_from_each_channel() -> None:
     )
     assert api.incident_key == "slo/checkout" and api.trigger is not None
     assert api.trigger.details == {"error": "x509: certificate has expired", "tls.peer": "pay"}
-    assert api.normalized_details == "error x509 certificate has expired tls peer pay"
+    assert api.normalized_details == "error x509 certificate has expired\ntls peer pay"
     nagios = IncidentRecord.from_api(
         with_trigger(
             base, {"type": "nagios", "host": "db-1", "service": "disk", "state": "CRITICAL"}
@@ -688,6 +807,11 @@ def test_a_generic_title_lets_the_details_decide_and_their_fix_comes_first() -> 
     text = render_similar_incidents(result)
     assert "this failure happened 4 times (this one not counted)" in text
     assert "Fix 1 (4x: #3, #5, #7, #9; their trigger details match this one's)" in text
+    # One alert (same title and key) for both causes: the details are what grouped them.
+    assert (
+        "Counted because alike (of 4): title 4, trigger details 4, same service 4, "
+        "same incident_key 4"
+    ) in text.splitlines()
 
 
 def test_without_triggers_the_ranking_reads_titles_only() -> None:
@@ -697,3 +821,73 @@ def test_without_triggers_the_ranking_reads_titles_only() -> None:
     )  # type: ignore[arg-type]
     assert result.pattern.count == 9
     assert all(m.detail_similarity is None for m in result.matches)
+
+
+# -- records kept in the store: a new process reads them instead of re-parsing -----------------
+
+
+def stored_history(store: IncidentStore) -> Callable[[], list[IncidentRecord]]:
+    """Read the window's records as a new process would (a new API on the same store)."""
+
+    def read() -> list[IncidentRecord]:
+        records, _ = fetch._stored_records(
+            store, "P1", since=NOW - timedelta(days=180), until=NOW, service_ids=(), team_ids=()
+        )
+        return list(records)
+
+    return read
+
+
+def test_a_new_process_reads_the_stored_records_without_parsing_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = IncidentStore.memory()
+    items = history()
+    store.put_incidents("P1", items)
+    read = stored_history(store)
+    first = read()  # parses each incident once and keeps its record beside it
+    oldest_first = sorted(items, key=lambda i: (i["created_at"], i["id"]))
+    assert [r.id for r in first] == [i["id"] for i in oldest_first]
+
+    def no_parsing(incident: dict[str, Any]) -> IncidentRecord:
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(IncidentRecord, "from_api", no_parsing)
+    again = read()
+    assert again == first  # the same records, rebuilt from the store
+    assert again[0].time_to_resolve_seconds == first[0].time_to_resolve_seconds
+
+
+def test_a_changed_incident_or_another_format_is_parsed_again() -> None:
+    store = IncidentStore.memory()
+    items = history()
+    store.put_incidents("P1", items)
+    read = stored_history(store)
+    read()
+    store.put_incidents("P1", [{**items[0], "title": "Renamed monitor: pool exhausted"}])
+    (changed,) = [r for r in read() if r.id == items[0]["id"]]
+    assert changed.title == "Renamed monitor: pool exhausted"
+    assert changed.normalized == "renamed monitor pool exhausted"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fetch, "FORM_VERSION", fetch.FORM_VERSION + 1)
+        parsed: list[str] = []
+        original = IncidentRecord.from_api
+
+        def counting(incident: dict[str, Any]) -> IncidentRecord:
+            parsed.append(incident["id"])
+            return original(incident)
+
+        patch.setattr(IncidentRecord, "from_api", counting)
+        assert len(read()) == len(items) and len(parsed) == len(items)
+
+
+def test_a_record_derived_from_text_a_sync_changed_meanwhile_is_not_kept() -> None:
+    store = IncidentStore.memory()
+    item = history()[0]
+    store.put_incidents("P1", [item])
+    (source,) = store.incident_texts("P1", [item["id"]]).values()
+    store.put_incidents("P1", [{**item, "title": "Newer title"}])  # a sync, meanwhile
+    store.put_ranking_forms("P1", [(item["id"], source, fetch._form(item))])
+    rows = store.ranking_forms("P1", since=NOW - timedelta(days=180), until=NOW)
+    assert rows == [(item["id"], None)]
+    assert stored_history(store)()[0].title == "Newer title"

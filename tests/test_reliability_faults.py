@@ -260,11 +260,12 @@ def test_a_failed_resolution_lookup_is_not_cached(
 
 # -- the investigation graph -----------------------------------------------------------------
 
-GAPS = {  # lookup -> (a path only it requests, the brief's section title)
+GAPS = {  # lookup -> (a path it requests, the brief's section title)
     "timeline": ("/log_entries$", "Timeline"),
     "alerts": ("/alerts$", "Alerts"),
     "oncall": ("^/oncalls$", "On call"),
-    "service_status": ("^/services/[^/]+$", "Service health"),
+    # its open-incident listing embeds the service (the history's sync lists /incidents too)
+    "service_status": ("^/incidents$", "Service health"),
     "recent_changes": ("change_events$", "Recent changes"),
 }
 

@@ -21,6 +21,8 @@ from pd_toolkit.models import (
     OnCall,
     OnCallReport,
     Ref,
+    Service,
+    ServiceStatus,
     User,
     UserContacts,
 )
@@ -31,6 +33,7 @@ from pd_toolkit.render import (
     render_incident,
     render_incident_list,
     render_oncall,
+    render_service_status,
     render_timeline,
 )
 
@@ -110,11 +113,80 @@ def test_lenient_models_survive_odd_payloads() -> None:
 
 
 def test_incident_line_has_every_listed_fact() -> None:
-    line = incident_line(Incident.model_validate(INCIDENT))
-    assert line == (
-        "#1234 Q0ABCDEF123456 resolved/high P1 svc=checkout (PSVC001) created=2026-11-18 09:00Z"
-        ' assignee=Ann (PUSR001) title="Disk full on db-3"'
+    incident = Incident.model_validate(INCIDENT)
+    assert incident_line(incident) == (
+        "#1234 Q0ABCDEF123456 resolved/high P1 checkout (PSVC001) 2026-11-18 09:00Z"
+        ' @Ann (PUSR001) "Disk full on db-3"'
     )
+    aged = incident_line(incident, now=datetime(2026, 11, 18, 11, 5, tzinfo=UTC), service="name")
+    assert aged == (
+        "#1234 Q0ABCDEF123456 resolved/high P1 checkout 2h05m ago"
+        ' @Ann (PUSR001) "Disk full on db-3"'
+    )
+    unassigned = incident.model_copy(update={"assignments": []})
+    assert ' unassigned "Disk full' in incident_line(unassigned, service=None)
+
+
+def test_a_listing_names_each_service_once_and_lines_stay_short() -> None:
+    """Lines name the service; its id is given once, in the line after the header (not at all
+    when the filter names the service). The line of an incident stays within 60 tokens."""
+    other = {**INCIDENT, "id": "Q0OTHER", "service": {"id": "PSVC002", "summary": "search"}}
+    items = [Incident.model_validate(i) for i in (INCIDENT, other, INCIDENT)]
+    text = render_incident_list(IncidentList(items=items, filters={"statuses": "open"}))
+    lines = text.splitlines()
+    assert lines[1] == "services: checkout (PSVC001), search (PSVC002)"
+    assert text.count("PSVC001") == 1 and all(" checkout " in lines[i] for i in (2, 4))
+    one = render_incident_list(
+        IncidentList(items=items[:1], filters={"service": "checkout (PSVC001)"})
+    )
+    assert one.count("PSVC001") == 1 and "services:" not in one and " checkout " not in one
+
+
+def test_service_status_names_each_target_once_and_does_not_repeat_the_last_incident() -> None:
+    """A level names each target once, with who is on call through it; the open incidents
+    leave out the service the header names; the last incident, when it is one of them, is
+    referred to, not repeated."""
+    policy = {
+        "id": "PEP0001",
+        "summary": "Checkout EP",
+        "escalation_rules": [
+            {
+                "escalation_delay_in_minutes": 10,
+                "targets": [{"id": "PSCH001", "type": "schedule_reference", "summary": "Primary"}],
+            },
+            {
+                "escalation_delay_in_minutes": 30,
+                "targets": [{"id": "PUSR002", "type": "user_reference", "summary": "Bob"}],
+            },
+        ],
+    }
+    service = Service.model_validate(
+        {"id": "PSVC001", "name": "checkout", "status": "critical", "escalation_policy": policy}
+    )
+    oncalls = [
+        OnCall.model_validate(
+            {
+                "escalation_level": 1,
+                "user": {"id": "PUSR001", "summary": "Ann"},
+                "schedule": {"id": "PSCH001", "summary": "Primary"},
+                "end": "2026-11-19T08:00:00Z",
+            }
+        ),
+        OnCall.model_validate({"escalation_level": 2, "user": {"id": "PUSR002", "summary": "Bob"}}),
+    ]
+    incident = Incident.model_validate(INCIDENT)
+    status = ServiceStatus(
+        service=service, oncalls=oncalls, open_incidents=[incident], last_incident=incident
+    )
+    lines = render_service_status(status).splitlines()
+    assert lines[3] == (
+        "  L1 (escalates after 10m): schedule Primary (PSCH001), on call Ann (PUSR001)"
+        " until 2026-11-19 08:00Z"
+    )
+    assert lines[4] == "  L2 (escalates after 30m): Bob (PUSR002), always on call"
+    assert lines[-2].startswith("  #1234 Q0ABCDEF123456 resolved/high P1 2026-11-18 09:00Z @Ann")
+    assert lines[-1] == "last incident: #1234, the newest open one above"
+    assert "\n".join(lines).count("PSVC001") == 1
 
 
 def test_list_says_showing_n_of_m_and_how_to_narrow() -> None:

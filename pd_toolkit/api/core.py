@@ -49,6 +49,7 @@ from pd_toolkit.scope import TeamScope
 from pd_toolkit.store import IncidentStore, open_store
 
 OPEN_STATUSES = ("triggered", "acknowledged")
+SERVICE_EMBEDS = ("services", "escalation_policies")  # include[] of a service's open listing
 T = TypeVar("T")
 ItemT = TypeVar("ItemT")
 
@@ -197,6 +198,20 @@ class PagerDutyAPI:
             self.shared.remember([incident])
         return self.scope.check_incident(incident) if self.scope else incident
 
+    def settled_incident(self, ref: str | int) -> Incident:
+        """An incident that may be read from the store: when ``ref`` is an id the store holds
+        as resolved, that copy (no request). PagerDuty never reopens a resolved incident, so
+        what a search reads of it (title, service, creation, trigger) is final, and it is the
+        very copy the history ranks it by. Otherwise (a number, an unknown or open incident):
+        GET /incidents/{id} as :meth:`incident` does."""
+        key = parse_incident_ref(ref)
+        if not key.isdigit():
+            stored = self.store.incident(self.partition(), key)
+            if stored is not None and stored.get("status") == "resolved":
+                found = Incident.model_validate(stored)
+                return self.scope.check_incident(found) if self.scope else found
+        return self.incident(key)
+
     def incident_id(self, ref: str | int) -> tuple[str, Incident | None]:
         """An incident's id: free for an id or URL without a scope; a number, or any reference
         with a scope (its teams decide), costs the incident's GET (returned too)."""
@@ -208,12 +223,21 @@ class PagerDutyAPI:
 
     def incidents(self, params: dict[str, Any]) -> Page[Incident]:
         """GET /incidents (one page, shared): without a service or team filter, only the
-        scope's teams. The incidents are kept for follow-up lookups."""
+        scope's teams. The incidents are kept for follow-up lookups. A listing of one service's
+        open incidents asks PagerDuty to embed the service and escalation policy in full
+        (``SERVICE_EMBEDS``), which are kept too: the service's status right after (the
+        service-status tool lists exactly this) then needs no GET /services/{id}."""
         if not ({"service_ids[]", "team_ids[]"} & params.keys()):
             params = {**params, **self._team_filter()}
+        if _open_of_one_service(params):
+            params = {**params, "include[]": list(SERVICE_EMBEDS)}
         body = self.shared.get("/incidents", params)
-        found = [Incident.model_validate(i) for i in body.get("incidents") or []]
+        listed = [i for i in body.get("incidents") or [] if isinstance(i, dict)]
+        found = [Incident.model_validate(i) for i in listed]
         self.shared.remember(found)
+        self.shared.remember_services(
+            [service for i in listed if (service := _embedded_service(i)) is not None]
+        )
         return Page(found, body.get("total"))
 
     def open_incidents(self, service_id: str | None = None, limit: int = 100) -> Page[Incident]:
@@ -304,7 +328,11 @@ class PagerDutyAPI:
         return [ContactMethod.model_validate(m) for m in methods if isinstance(m, dict)]
 
     def service_detail(self, service_id: str, *, with_policy: bool = True) -> Service:
-        """GET /services/{id}, with its escalation policy's levels when ``with_policy``."""
+        """GET /services/{id}, with its escalation policy's levels when ``with_policy``; none
+        when a listing of its open incidents embedded it in full moments ago (kept for
+        ``incident_cache_ttl`` seconds, like an incident)."""
+        if with_policy and (kept := self.shared.service(service_id)) is not None:
+            return kept
         params = {"include[]": ["escalation_policies"]} if with_policy else None
         body = self.client.get(f"/services/{service_id}", params)
         return Service.model_validate(body.get("service") or {})
@@ -337,6 +365,36 @@ class PagerDutyAPI:
             return related, 0
         kept = [c for c in related if any(s.id in inside for s in c.services)]
         return kept, len(related) - len(kept)
+
+
+def _open_of_one_service(params: dict[str, Any]) -> bool:
+    """Whether ``params`` list one service's open incidents (and nothing else embedded)."""
+    statuses = params.get("statuses[]") or []
+    return (
+        len(params.get("service_ids[]") or []) == 1
+        and bool(statuses)
+        and set(statuses) <= set(OPEN_STATUSES)
+        and "include[]" not in params
+    )
+
+
+def _embedded_service(incident: dict[str, Any]) -> Service | None:
+    """The service a listed incident embeds in full, with its escalation policy's levels;
+    None unless both were embedded and the policy is the service's own (an incident can be
+    reassigned to another policy)."""
+    service, policy = incident.get("service"), incident.get("escalation_policy")
+    if not (isinstance(service, dict) and isinstance(policy, dict)):
+        return None
+    own = service.get("escalation_policy")
+    if (
+        service.get("type") != "service"
+        or policy.get("type") != "escalation_policy"
+        or "escalation_rules" not in policy
+        or not isinstance(own, dict)
+        or own.get("id") != policy.get("id")
+    ):
+        return None
+    return Service.model_validate({**service, "escalation_policy": policy})
 
 
 def _newest_first(body: dict[str, Any]) -> list[ChangeEvent]:

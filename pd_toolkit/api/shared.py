@@ -1,10 +1,12 @@
-"""Shared reads: identical GETs sent once, and incidents kept briefly under their id and number.
+"""Shared reads: identical GETs sent once; incidents and services kept briefly.
 
 Two lookups of one investigation often ask the same thing at the same moment (a policy's
 on-calls for both the on-call and the service-status tools; a service's open incidents for
 both picking the incident and its service status). :class:`SharedReads` sends such a GET once
 for the calls in flight or within ``ttl`` seconds, and keeps every incident it has seen (from a
 lookup or a listing) for ``ttl`` seconds, so a follow-up lookup by id or number sends nothing.
+A service a listing embedded in full (``include[]=services,escalation_policies``) is kept the
+same way, so the service's detail right after needs no GET of its own.
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ from concurrent.futures import Future
 from typing import Any
 
 from pd_toolkit.client import PagerDutyClient
-from pd_toolkit.models import Incident
+from pd_toolkit.models import Incident, Service
 
 
 class SharedReads:
-    """GET de-duplication and the short-lived incident cache of one API object."""
+    """GET de-duplication and the short-lived incident and service cache of one API object."""
 
     def __init__(
         self,
@@ -35,6 +37,7 @@ class SharedReads:
         self.clock = clock
         self._shared: dict[tuple[str, str], tuple[float, Future[dict[str, Any]]]] = {}
         self._incidents: dict[str, tuple[float, Incident]] = {}
+        self._services: dict[str, tuple[float, Service]] = {}
         self._lock = threading.Lock()
 
     def get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -87,3 +90,19 @@ class SharedReads:
                 aliases = [incident.id, incident.incident_number]
                 for alias in (str(a) for a in aliases if a is not None):
                     self._incidents[alias] = (fetched_at, incident)
+
+    def service(self, service_id: str) -> Service | None:
+        """A kept service (with its escalation policy's levels) by id, while fresh."""
+        with self._lock:
+            cached = self._services.get(service_id)
+        if cached and self.clock() - cached[0] < self.ttl:
+            return cached[1]
+        return None
+
+    def remember_services(self, services: Sequence[Service]) -> None:
+        """Keep services just fetched in full (with their policy) for ``ttl`` seconds."""
+        fetched_at = self.clock()
+        with self._lock:
+            for service in services:
+                if service.id:
+                    self._services[service.id] = (fetched_at, service)

@@ -168,6 +168,25 @@ class IncidentRecord(BaseModel):
             else None,
         )
 
+    def stored(self) -> dict[str, Any]:
+        """The record as JSON-ready data, for :meth:`from_stored`."""
+        return self.model_dump(mode="json", exclude={"time_to_resolve_seconds"})
+
+    @classmethod
+    def from_stored(cls, data: dict[str, Any]) -> IncidentRecord:
+        """Rebuild a record from :meth:`stored` data without validating it again: history
+        keeps it in its own store, validated when written, under a format version that any
+        change of the record or its parsing bumps (see ``history.fetch``)."""
+        trigger, resolved = data.get("trigger"), data.get("resolved_at")
+        return cls.model_construct(
+            **{
+                **data,
+                "created_at": datetime.fromisoformat(data["created_at"]),
+                "resolved_at": datetime.fromisoformat(resolved) if resolved else None,
+                "trigger": Trigger.model_construct(**trigger) if trigger else None,
+            }
+        )
+
     @computed_field  # type: ignore[prop-decorator]
     @property
     def time_to_resolve_seconds(self) -> float | None:
@@ -229,6 +248,16 @@ class ResolverCount(BaseModel):
     count: int
 
 
+class SignalCounts(BaseModel):
+    """Of the incidents a pattern counts, how many matched the query on each signal: why they
+    were grouped with it."""
+
+    title: int = Field(description="titles alike (title similarity >= 0.5)")
+    details: int = Field(description="trigger details alike (details similarity >= 0.5)")
+    service: int = Field(description="on the query's service")
+    incident_key: int = Field(description="the query's incident_key: the same alert")
+
+
 class Pattern(BaseModel):
     """What the similar incidents have in common over the window."""
 
@@ -246,6 +275,9 @@ class Pattern(BaseModel):
     busiest_hours_utc: str | None = Field(default=None, description="e.g. '02:00-04:00', ditto")
     recurrence: str | None = Field(
         default=None, description="e.g. '9 times in 90 days, mostly Mondays 02:00-04:00 UTC'"
+    )
+    signals: SignalCounts | None = Field(
+        default=None, description="how many of them matched on each signal"
     )
 
 

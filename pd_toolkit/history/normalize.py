@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from itertools import pairwise
 
 _RULES: list[tuple[re.Pattern[str], str]] = [
     # Quoted values: "...", '...', `...` (error messages, query text, user input).
@@ -75,10 +76,22 @@ def normalize_title(title: str) -> str:
 
 
 def normalize_details(details: Mapping[str, str], cap: int = DETAILS_CAP) -> str:
-    """A trigger's custom details as one normalised text ('key value' per field, keys split
-    into words), at most ``cap`` characters: what the details signal of ranking compares."""
+    """A trigger's custom details as one normalised text, one line per field ('key value',
+    keys split into words), at most ``cap`` characters: what the details signal of ranking
+    compares (field by field: see :func:`field_terms`)."""
     parts = (normalize_title(f"{key.replace('.', ' ')} {value}") for key, value in details.items())
-    return " ".join(part for part in parts if part)[:cap].strip()
+    return "\n".join(part for part in parts if part)[:cap].strip()
+
+
+def field_terms(normalized_details: str) -> list[str]:
+    """The words and word pairs of normalised details, pairs never spanning two fields (which
+    field follows which says nothing of the failure)."""
+    terms: list[str] = []
+    for field in normalized_details.split("\n"):
+        words = field.split()
+        terms += words
+        terms += [f"{first} {second}" for first, second in pairwise(words)]
+    return terms
 
 
 def content_terms(normalized: str) -> list[str]:

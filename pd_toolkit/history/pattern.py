@@ -14,9 +14,11 @@ from pd_toolkit.history.models import (
     Pattern,
     Resolution,
     ResolverCount,
+    SignalCounts,
     SimilarIncident,
 )
 from pd_toolkit.history.normalize import normalize_title
+from pd_toolkit.history.ranking import ScoredCandidate
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MIN_FOR_RECURRENCE = 3
@@ -24,6 +26,7 @@ WEEKDAY_SHARE = 0.4  # uniform would be 1/7 ~ 0.14
 HOURS_SHARE = 0.5  # uniform would be 2/24 ~ 0.08
 HOURS_SPAN = 2
 DETAILS_MATCH = 0.5  # trigger-details similarity from which a past trigger "matches" this one
+TITLE_MATCH = 0.5  # title similarity from which two titles count as alike
 
 
 def busiest_weekday(records: Sequence[IncidentRecord]) -> str | None:
@@ -56,15 +59,27 @@ def _resolvers(
     return [ResolverCount(name=n, count=c) for n, c in Counter(names).most_common(3)]
 
 
+def signal_counts(counted: Sequence[ScoredCandidate]) -> SignalCounts:
+    """How many of the ``counted`` candidates matched on each signal (title, details, service,
+    incident key)."""
+    return SignalCounts(
+        title=sum(c.title_similarity >= TITLE_MATCH for c in counted),
+        details=sum((c.detail_similarity or 0.0) >= DETAILS_MATCH for c in counted),
+        service=sum(c.same_service for c in counted),
+        incident_key=sum(c.same_key for c in counted),
+    )
+
+
 def summarize_pattern(
-    records: Sequence[IncidentRecord],
+    counted: Sequence[ScoredCandidate],
     *,
     window_days: int,
     resolutions: Sequence[Resolution] = (),
 ) -> Pattern:
-    """Summarise the similar incidents ``records`` (all above the threshold) of a window."""
-    if not records:
+    """Summarise the similar incidents ``counted`` (all above the threshold) of a window."""
+    if not counted:
         return Pattern(count=0, window_days=window_days)
+    records = [c.record for c in counted]
     created = sorted(r.created_at for r in records)
     durations = [d for r in records if (d := r.time_to_resolve_seconds) is not None]
     weekday, hours = busiest_weekday(records), busiest_hours(records)
@@ -82,6 +97,7 @@ def summarize_pattern(
         busiest_weekday=weekday,
         busiest_hours_utc=hours,
         recurrence=recurrence,
+        signals=signal_counts(counted),
     )
 
 

@@ -1,4 +1,9 @@
-"""find_similar_incidents: "has this happened before, and how was it fixed?" on any plan."""
+"""find_similar_incidents: "has this happened before, and how was it fixed?" on any plan.
+
+``prefetch_resolutions`` (run by ``pd-toolkit sync``) fetches ahead what the next searches
+would otherwise ask PagerDuty for: the resolutions of the strong matches of each open or recent
+incident (the ones people investigate) and whether the plan has past_incidents.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pd_toolkit.api import PagerDutyAPI
+from pd_toolkit.api import OPEN_STATUSES, PagerDutyAPI
 from pd_toolkit.errors import PagerDutyError, PagerDutyPlanError
 from pd_toolkit.history.fetch import History, cache_of, get_history
 from pd_toolkit.history.models import (
@@ -36,6 +41,8 @@ CACHE_TTL_SECONDS = 600.0
 PAST_INCIDENTS_LIMIT = 100
 PLAN_FACT = "past_incidents"
 PLAN_RECHECK = timedelta(days=1)
+PREFETCH_QUERIES = 100  # likely queries whose matches' resolutions a sync fetches ahead
+PREFETCH_RECENT = timedelta(days=1)  # incidents this recent are likely queries, open or not
 PLAN_NOTICE = (
     "PagerDuty's past_incidents needs the Event Intelligence or Digital Operations plan "
     "(HTTP 402); ranked locally instead."
@@ -192,10 +199,13 @@ def rank_candidates(
     pagerduty_scores: Mapping[str, float] | None = None,
     embeddings: EmbeddingsLike | None = None,
     min_similarity: float = SHOW_FLOOR,
+    top: int | None = None,
+    strong_above: float = PATTERN_THRESHOLD,
 ) -> list[ScoredCandidate]:
     """The ranking :func:`find_similar_incidents` shows, of ``index`` against an incident
     (``query``, with its trigger when known; never ranked against itself) or, with no query,
-    against text (``normalized``); best first. Benchmarks call this same entry point."""
+    against text (``normalized``); best first (with ``top``: the ``top`` best and the others
+    at or above ``strong_above``). Benchmarks call this same entry point."""
     return index.rank(
         normalized,
         now=now,
@@ -206,6 +216,8 @@ def rank_candidates(
         pagerduty_scores=pagerduty_scores,
         embeddings=embeddings,
         min_similarity=min_similarity,
+        top=top,
+        strong_above=strong_above,
     )
 
 
@@ -303,6 +315,8 @@ def find_similar_incidents(
             pagerduty_scores=pd_scores,
             embeddings=embeddings,
             min_similarity=min_similarity,
+            top=limit,
+            strong_above=pattern_threshold,
         )
         top = ranked[:limit]
         strong = [c.record for c in top if c.relevance >= pattern_threshold]
@@ -348,7 +362,7 @@ def find_similar_incidents(
         ],
         fixes=group_fixes(matches),
         pattern=summarize_pattern(
-            [c.record for c in counted],
+            counted,
             window_days=window_days,
             resolutions=[r for c in counted if (r := resolutions.get(c.record.id)) is not None],
         ),
@@ -356,3 +370,30 @@ def find_similar_incidents(
         requests_used=requests_used.count,
         from_cache=from_cache,
     )
+
+
+def prefetch_resolutions(
+    api: PagerDutyAPI,
+    *,
+    window_days: int = DEFAULT_WINDOW_DAYS,
+    limit: int = DEFAULT_LIMIT,
+    now: datetime | None = None,
+    max_queries: int = PREFETCH_QUERIES,
+) -> tuple[int, int]:
+    """Run the search that each likely query would get, so the resolutions of its strong
+    matches, and the plan's answer to past_incidents, are in the store before anyone asks.
+    Likely queries: the stored incidents still open or created in the last ``PREFETCH_RECENT``
+    (the ones being investigated or written up), newest first, at most ``max_queries``. A
+    later search of such an incident (or of one worded like it) sends no resolution lookups.
+    Needs the window synced (else the first search fills it). (incidents searched, requests)."""
+    until = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    partition, since = api.partition(), until - timedelta(days=window_days)
+    stored_open = api.store.incidents(partition, since=since, until=until, statuses=OPEN_STATUSES)
+    recent = api.store.incidents(partition, since=until - PREFETCH_RECENT, until=until)
+    likely = {str(i["id"]): i for i in [*stored_open, *recent]}.values()
+    newest = sorted(likely, key=lambda i: str(i.get("created_at")), reverse=True)
+    queries = [Incident.model_validate(i) for i in newest[:max_queries]]
+    with api.client.count_requests() as sent:
+        for incident in queries:
+            find_similar_incidents(api, incident, window_days=window_days, limit=limit, now=until)
+    return len(queries), sent.count

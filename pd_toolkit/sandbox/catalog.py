@@ -390,6 +390,17 @@ class FailureMode:
     # A generic alert (e.g. an SLO burn-rate monitor) this mode fires through: the modes sharing
     # it share its titles, check and this constant dedup key; only their details differ.
     alert: str | None = None
+    # A monitor renamed by its team: (days before now of the rename, the titles it fired with
+    # before). Incidents older than that are worded with the old titles.
+    renamed: tuple[int, tuple[str, ...]] | None = None
+    # Detail fields that only some of its incidents carry (an optional tag, a missing label).
+    optional: tuple[str, ...] = ()
+
+    def titles_at(self, age_days: float) -> tuple[str, ...]:
+        """The titles the mode fired with ``age_days`` before now (older ones if renamed)."""
+        if self.renamed is not None and age_days > self.renamed[0]:
+            return self.renamed[1]
+        return self.titles
 
     def __post_init__(self) -> None:
         """Freeze the mapping fields so the shared catalog cannot be mutated."""
@@ -610,9 +621,17 @@ MODES: tuple[FailureMode, ...] = (
         name="checkout_latency",
         services=("checkout",),
         titles=(
-            "checkout p99 latency above 2s ({ms}ms)",
-            "High latency on POST /api/checkout/submit: p99={ms}ms",
+            "[Checkout] submit endpoint slow: p99 {ms}ms over the 2000ms threshold",
+            "checkout-api request duration p99={ms}ms (POST /api/checkout/submit)",
             "checkout: latency SLO burn rate {burn}x over 1h",
+        ),
+        renamed=(
+            45,
+            (
+                "checkout p99 latency above 2s ({ms}ms)",
+                "High latency on POST /api/checkout/submit: p99={ms}ms",
+                "checkout: latency SLO burn rate {burn}x over 1h",
+            ),
         ),
         resolutions=(
             "Scaled the checkout deployment from {n} to {n2} replicas; latency recovered.",
@@ -629,6 +648,7 @@ MODES: tuple[FailureMode, ...] = (
             "rps": "{rps}",
             "slo": "p99 < 2000ms",
         },
+        optional=("p50_ms", "slo"),
         urgency="high",
         priorities=("P2", "P3"),
         ttr_minutes=30,
@@ -638,7 +658,7 @@ MODES: tuple[FailureMode, ...] = (
         source="checkout",
         event_class="latency",
         change_prob=0.25,
-        lookalike="checkout_payments_upstream",
+        lookalike="checkout_db_deadlocks",
     ),
     FailureMode(
         name="checkout_deploy_npe",
@@ -960,8 +980,15 @@ MODES: tuple[FailureMode, ...] = (
         services=("k8s-cluster",),
         titles=(
             "KubeNodeNotReady: {k8s_node} not ready for more than 5m",
-            "Node {k8s_node} NotReady (kubelet stopped posting node status)",
-            "Kubernetes node {k8s_node} unreachable in prod-{region}",
+            "[EKS] worker {k8s_node} stopped reporting in prod-{region}",
+        ),
+        renamed=(
+            100,
+            (
+                "KubeNodeNotReady: {k8s_node} not ready for more than 5m",
+                "Node {k8s_node} NotReady (kubelet stopped posting node status)",
+                "Kubernetes node {k8s_node} unreachable in prod-{region}",
+            ),
         ),
         resolutions=(
             "Node had a kernel soft lockup; cordoned, drained and replaced it via the ASG.",
@@ -1089,9 +1116,16 @@ MODES: tuple[FailureMode, ...] = (
         name="kafka_consumer_lag",
         services=("kafka",),
         titles=(
-            "Kafka consumer lag on orders topic above {lag} messages (group {cgroup})",
-            "Consumer group {cgroup} lagging on topic orders (partition {partition})",
+            "orders pipeline behind: {cgroup} is {lag} messages late",
             "KafkaConsumerLagHigh: {cgroup} / orders",
+        ),
+        renamed=(
+            30,
+            (
+                "Kafka consumer lag on orders topic above {lag} messages (group {cgroup})",
+                "Consumer group {cgroup} lagging on topic orders (partition {partition})",
+                "KafkaConsumerLagHigh: {cgroup} / orders",
+            ),
         ),
         resolutions=(
             "A poison message at offset {offset} kept the consumer retrying; skipped it to DLQ.",
@@ -1243,14 +1277,27 @@ MODES: tuple[FailureMode, ...] = (
         name="login_error_rate",
         services=("identity-auth",),
         titles=(
-            "Login failure rate above {pct}% (POST /oauth/token)",
-            "identity-auth: HTTP 503 on /oauth/token ({pct}% of requests)",
+            "[Identity] token endpoint error ratio {pct}% over 2%",
+            "oauth-token-errors: POST /oauth/token failing ({pct}%)",
+        ),
+        renamed=(
+            70,
+            (
+                "Login failure rate above {pct}% (POST /oauth/token)",
+                "identity-auth: HTTP 503 on /oauth/token ({pct}% of requests)",
+            ),
         ),
         resolutions=(
             "Redis session store failed over; restarted identity-auth to reconnect.",
             "bcrypt cost raised to 14 in config saturated CPU; reverted to 12.",
         ),
-        details={"endpoint": "POST /oauth/token", "error_rate": "{pct}", "p99_ms": "{ms}"},
+        details={
+            "endpoint": "POST /oauth/token",
+            "error_rate": "{pct}",
+            "status_codes": "503",
+            "p99_ms": "{ms}",
+        },
+        optional=("p99_ms", "status_codes"),
         urgency="high",
         priorities=("P1", "P2"),
         ttr_minutes=25,
@@ -1260,7 +1307,7 @@ MODES: tuple[FailureMode, ...] = (
         event_class="errors",
         change_prob=0.4,
         change_kind="config",
-        lookalike="jwks_kid_missing",
+        lookalike="login_latency",
     ),
     FailureMode(
         name="jwks_kid_missing",
@@ -1373,14 +1420,27 @@ MODES: tuple[FailureMode, ...] = (
         name="mobile_feed_latency",
         services=("mobile-api-gateway",),
         titles=(
-            "mobile-api-gateway p95 latency {ms}ms on GET /v2/feed",
-            "Slow responses from mobile BFF: GET /v2/feed p95={ms}ms",
+            "[Mobile] feed endpoint slow: p95 {ms}ms",
+            "mobile-bff-feed-latency: GET /v2/feed p95 over 1500ms",
+        ),
+        renamed=(
+            60,
+            (
+                "mobile-api-gateway p95 latency {ms}ms on GET /v2/feed",
+                "Slow responses from mobile BFF: GET /v2/feed p95={ms}ms",
+            ),
         ),
         resolutions=(
             "Recommendations upstream was slow; enabled the cached fallback feed.",
             "Connection pool to recommendations at 20; raised it to 100.",
         ),
-        details={"endpoint": "GET /v2/feed", "p95_ms": "{ms}", "upstream": "recommendations"},
+        details={
+            "endpoint": "GET /v2/feed",
+            "p95_ms": "{ms}",
+            "p50_ms": "{ms_low}",
+            "upstream": "recommendations",
+        },
+        optional=("p50_ms", "upstream"),
         urgency="low",
         priorities=("P3",),
         ttr_minutes=35,
@@ -1391,5 +1451,159 @@ MODES: tuple[FailureMode, ...] = (
         source="mobile-api-gateway",
         event_class="latency",
         change_prob=0.3,
+        lookalike="mobile_feed_errors",
+    ),
+    # Neighbours: the same service and endpoint as a mode above, another failing signal (error
+    # rate, saturation, latency), so their titles and details share the endpoint.
+    FailureMode(
+        name="checkout_db_deadlocks",
+        services=("checkout",),
+        titles=(
+            "checkout 5xx rate {pct}% on POST /api/checkout/submit",
+            "checkout-api submit errors above 5% ({pct}% HTTP 5xx)",
+        ),
+        resolutions=(
+            "Deadlocks between cart merge and order insert; reordered the locks in the writer.",
+            "Killed the orders backfill holding row locks on orders; the errors stopped.",
+        ),
+        details={
+            "endpoint": "POST /api/checkout/submit",
+            "error_rate": "{pct}",
+            "status_codes": "500, 503",
+            "rps": "{rps}",
+            "error": "{db_error}",
+        },
+        optional=("rps", "status_codes", "error"),
+        urgency="high",
+        priorities=("P1", "P2"),
+        ttr_minutes=30,
+        weight=2.5,
+        pattern="business",
+        client="Datadog",
+        source="checkout",
+        event_class="errors",
+        change_prob=0.15,
+        lookalike="checkout_latency",
+        choices={
+            "db_error": (
+                "ERROR: deadlock detected (SQLSTATE 40P01)",
+                "ERROR: could not serialize access due to concurrent update",
+                "ERROR: canceling statement due to lock timeout",
+            )
+        },
+    ),
+    FailureMode(
+        name="checkout_cpu_saturation",
+        services=("checkout",),
+        titles=(
+            "checkout CPU saturation {pct_hi}% on POST /api/checkout/submit pods",
+            "checkout-api pods CPU throttled ({pct}% of periods)",
+        ),
+        resolutions=(
+            "The HPA was capped at 6 replicas; raised maxReplicas to 16 and CPU settled.",
+            "A regex in the address validator went quadratic on long inputs; shipped the fix.",
+        ),
+        details={
+            "endpoint": "POST /api/checkout/submit",
+            "cpu_utilization": "{pct_hi}",
+            "cpu_throttled_pct": "{pct}",
+            "rps": "{rps}",
+            "hpa_replicas": "{n}",
+        },
+        optional=("rps", "hpa_replicas", "cpu_throttled_pct"),
+        urgency="high",
+        priorities=("P2", "P3"),
+        ttr_minutes=35,
+        weight=2,
+        pattern="business",
+        client="Datadog",
+        source="checkout",
+        event_class="saturation",
+        change_prob=0.2,
+        lookalike="checkout_latency",
+    ),
+    FailureMode(
+        name="login_latency",
+        services=("identity-auth",),
+        titles=(
+            "identity-auth p99 latency {ms}ms on POST /oauth/token",
+            "Slow token issuance: POST /oauth/token p99={ms}ms",
+        ),
+        resolutions=(
+            "Session store Redis was slow during a failover; pointed it at the new primary.",
+            "An LDAP group lookup on every token call; cached group membership for 5 minutes.",
+        ),
+        details={
+            "endpoint": "POST /oauth/token",
+            "p99_ms": "{ms}",
+            "p50_ms": "{ms_low}",
+            "rps": "{rps}",
+        },
+        optional=("p50_ms", "rps"),
+        urgency="high",
+        priorities=("P2", "P3"),
+        ttr_minutes=30,
+        weight=2,
+        pattern="business",
+        source="identity-auth",
+        event_class="latency",
+        change_prob=0.2,
+        lookalike="login_error_rate",
+    ),
+    FailureMode(
+        name="auth_worker_saturation",
+        services=("identity-auth",),
+        titles=(
+            "identity-auth worker pool saturated: {n2} requests queued on POST /oauth/token",
+            "identity-auth request queue depth {n2} (POST /oauth/token)",
+        ),
+        resolutions=(
+            "A slow password-hash migration pinned every worker; paused it and the queue drained.",
+            "Scaled identity-auth workers from {n} to {n2}.",
+        ),
+        details={
+            "endpoint": "POST /oauth/token",
+            "queue_depth": "{n2}",
+            "worker_utilization": "{pct_hi}",
+            "rps": "{rps}",
+        },
+        optional=("worker_utilization", "rps"),
+        urgency="high",
+        priorities=("P2", "P3"),
+        ttr_minutes=30,
+        weight=1.5,
+        pattern="business",
+        source="identity-auth",
+        event_class="saturation",
+        lookalike="login_latency",
+    ),
+    FailureMode(
+        name="mobile_feed_errors",
+        services=("mobile-api-gateway",),
+        titles=(
+            "mobile-api-gateway 5xx rate {pct}% on GET /v2/feed",
+            "Errors from mobile BFF: GET /v2/feed failing for {pct}% of requests",
+        ),
+        resolutions=(
+            "recommendations answered 502 during its deploy; paused the rollout.",
+            "A malformed feed item broke the JSON encoder; removed it and added validation.",
+        ),
+        details={
+            "endpoint": "GET /v2/feed",
+            "error_rate": "{pct}",
+            "status_codes": "502, 504",
+            "upstream": "recommendations",
+        },
+        optional=("status_codes", "upstream"),
+        urgency="high",
+        priorities=("P2", "P3"),
+        ttr_minutes=30,
+        weight=1.5,
+        pattern="business",
+        client="Datadog",
+        source="mobile-api-gateway",
+        event_class="errors",
+        change_prob=0.3,
+        lookalike="mobile_feed_latency",
     ),
 )

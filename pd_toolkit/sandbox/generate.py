@@ -30,7 +30,7 @@ from .rotation import Layer, user_at
 API = "https://api.pagerduty.com"
 WEB = "https://sandbox.pagerduty.com"
 HISTORY_DAYS = 180
-HISTORY_INCIDENTS = 2050  # resolved incidents over HISTORY_DAYS (the open ones come on top)
+HISTORY_INCIDENTS = 2020  # resolved incidents over HISTORY_DAYS (the open ones come on top)
 # The clock the history is planned on before it moves to the sandbox's `now`: the same seed
 # gives the same incidents (numbers, titles, causes, details) whatever the clock; only their
 # times move, and with them who was on call when each one fired.
@@ -142,6 +142,11 @@ class _Vars(dict[str, str]):
                 f"-{''.join(r.choices(POD_CHARS, k=5))}"
             ),
             "ip": lambda: f"10.{r.randint(0, 63)}.{r.randint(0, 255)}.{r.randint(1, 254)}",
+            "host_ip": lambda: f"ip-10-{r.randint(0, 63)}-{r.randint(0, 255)}-{r.randint(1, 254)}",
+            "trace": lambda: f"{r.getrandbits(128):032x}",
+            "request_id": lambda: (
+                f"req_{''.join(r.choices(string.ascii_letters + string.digits, k=20))}"
+            ),
             "ext_ip": lambda: (
                 f"{r.choice((45, 91, 185, 193))}.{r.randint(1, 254)}"
                 f".{r.randint(0, 255)}.{r.randint(1, 254)}"
@@ -192,6 +197,45 @@ def _typed(value: str) -> str | int | float:
                 continue
             return number if str(number) == value else value
     return value
+
+
+# Context a monitoring tool adds to an alert whatever its cause, each field present on some
+# incidents only (a tag set, a label scraped or not): (field, template, share carrying it).
+CONTEXT_FIELDS: dict[str, tuple[tuple[str, str, float], ...]] = {
+    "Datadog": (
+        ("host", "{host_ip}", 0.6),
+        ("pod_name", "{pod}", 0.5),
+        ("kube_namespace", "{service}", 0.4),
+        ("env", "production", 0.7),
+        ("trace_id", "{trace}", 0.35),
+        ("tags", "env:production, service:{service}, version:{version}", 0.5),
+    ),
+    "Prometheus Alertmanager": (
+        ("instance", "{ip}:9100", 0.6),
+        ("pod", "{pod}", 0.5),
+        ("namespace", "{service}", 0.5),
+        ("job", "{service}", 0.4),
+        ("prometheus", "monitoring/k8s", 0.6),
+        ("request_id", "{request_id}", 0.3),
+    ),
+}
+OTHER_CONTEXT = (("region", "{region}", 0.5), ("host", "{host_ip}", 0.3))
+OPTIONAL_SHARE = 0.6  # the share of incidents carrying each of a mode's optional fields
+
+
+def _details(rng: random.Random, mode: FailureMode, v: _Vars) -> dict[str, Any]:
+    """An incident's custom details: the mode's fields (its optional ones on some incidents
+    only) with per-incident values, then the monitoring tool's context fields, each present or
+    not (hosts, pods, trace and request ids: noise that says nothing of the cause)."""
+    details = {
+        key: _typed(v.fill(template))
+        for key, template in mode.details.items()
+        if key not in mode.optional or rng.random() < OPTIONAL_SHARE
+    }
+    for key, template, share in CONTEXT_FIELDS.get(mode.client, OTHER_CONTEXT):
+        if rng.random() < share and key not in details:
+            details[key] = v.fill(template.replace("{service}", v.service))
+    return details
 
 
 def _lognormal(rng: random.Random, median: float, sigma: float) -> float:
@@ -691,7 +735,10 @@ def _incident(
     pid = service["escalation_policy"]["id"]
     team_refs = service["teams"]
     v = _Vars(rng, service_name, t0, mode)
-    template = rng.choice(mode.titles) if title_index is None else mode.titles[title_index]
+    titles = mode.titles_at((world.now - t0).total_seconds() / 86_400)
+    template = (
+        rng.choice(titles) if title_index is None else titles[min(title_index, len(titles) - 1)]
+    )
     title = v.fill(template)
     iid = ids.new("Q", 14)
     key = mode.alert or uuid.UUID(int=rng.getrandbits(128), version=4).hex
@@ -703,7 +750,7 @@ def _incident(
         priority_name = spec.priority
     priority = next((p for p in world.priorities if p["name"] == priority_name), None)
     status = spec.status if spec else "resolved"
-    details = {k: _typed(v.fill(tpl)) for k, tpl in mode.details.items()}
+    details = _details(rng, mode, v)
     integration = world.integrations[sid]["Email" if mode.channel == "email" else mode.client]
 
     change_before = spec.change_minutes_before if spec else None
@@ -948,7 +995,7 @@ def _incident(
         aid = ids.new("Q", 14)
         created = t0 + timedelta(seconds=n * rng.randint(20, 240))
         alert_key = key if n == 0 else uuid.UUID(int=rng.getrandbits(128), version=4).hex
-        summary = title if n == 0 else v.fill(rng.choice(mode.titles))
+        summary = title if n == 0 else v.fill(rng.choice(titles))
         alerts.append(
             {
                 "id": aid,

@@ -56,6 +56,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -71,7 +72,7 @@ from sqlalchemy.pool import StaticPool
 
 from pd_toolkit.errors import PagerDutyConfigError, PagerDutyStoreError
 
-SCHEMA_VERSION = 2  # 2: pdtk_partitions.used_ts (pruning)
+SCHEMA_VERSION = 3  # 2: pdtk_partitions.used_ts (pruning); 3: pdtk_incidents.ranking
 ENV_VAR = "PD_TOOLKIT_STORE"
 TIMEOUT_ENV = "PD_TOOLKIT_STORE_TIMEOUT"  # seconds to wait for a locked store / a database
 PRUNE_ENV = "PD_TOOLKIT_STORE_PRUNE_DAYS"  # drop partitions unused this long; 0 = never
@@ -108,6 +109,9 @@ incidents_table = Table(
     Column("service_id", String(64)),
     Column("status", String(32), nullable=False),
     Column("data", Text, nullable=False),
+    # What ranking reads of the incident, derived from ``data`` by the history package (its
+    # own versioned format, opaque here); emptied whenever ``data`` changes.
+    Column("ranking", Text),
     Index("pdtk_incidents_created", "partition", "created_ts"),
     Index("pdtk_incidents_status", "partition", "status"),
 )
@@ -483,8 +487,11 @@ class IncidentStore:
         stmt = stmt.on_conflict_do_update(
             index_elements=["partition", "id"],
             set_={
-                column: stmt.excluded[column]
-                for column in ("created_ts", "service_id", "status", "data")
+                **{
+                    column: stmt.excluded[column]
+                    for column in ("created_ts", "service_id", "status", "data")
+                },
+                "ranking": None,
             },
         )
         for start in range(0, len(changed), _CHUNK):
@@ -555,6 +562,75 @@ class IncidentStore:
             wanted = set(team_ids)
             found = [i for i in found if any(t.get("id") in wanted for t in i.get("teams") or [])]
         return found
+
+    def ranking_forms(
+        self,
+        partition: str,
+        *,
+        since: datetime,
+        until: datetime,
+        service_ids: Sequence[str] = (),
+    ) -> list[tuple[str, str | None]]:
+        """(id, ranking form) of the incidents created in [since, until), oldest first, on
+        ``service_ids`` if given; the form is None until :meth:`put_ranking_forms` stores one,
+        and again after the incident changes."""
+        query = select(incidents_table.c.id, incidents_table.c.ranking).where(
+            incidents_table.c.partition == partition,
+            incidents_table.c.created_ts >= epoch(since),
+            incidents_table.c.created_ts < epoch(until),
+        )
+        if service_ids:
+            query = query.where(incidents_table.c.service_id.in_(list(service_ids)))
+        query = query.order_by(incidents_table.c.created_ts, incidents_table.c.id)
+        self._touch(partition)
+        with self._read() as conn:
+            return [(str(i), form) for i, form in conn.execute(query).all()]
+
+    def incident_texts(self, partition: str, incident_ids: Sequence[str]) -> dict[str, str]:
+        """The stored JSON text of these incidents, by id (a missing id is not stored)."""
+        found: dict[str, str] = {}
+        ids = list(incident_ids)
+        with self._read() as conn:
+            for start in range(0, len(ids), _CHUNK):
+                found.update(
+                    conn.execute(
+                        select(incidents_table.c.id, incidents_table.c.data).where(
+                            incidents_table.c.partition == partition,
+                            incidents_table.c.id.in_(ids[start : start + _CHUNK]),
+                        )
+                    ).all()
+                )
+        return found
+
+    def put_ranking_forms(self, partition: str, forms: Sequence[tuple[str, str, str]]) -> None:
+        """Store ranking forms: (id, the JSON text they were derived from, form). A form is
+        kept only while the incident still holds that text: one a concurrent sync changed
+        meanwhile is dropped, and derived again next time. The revision does not change."""
+        if not forms:
+            return
+        stmt = (
+            update(incidents_table)
+            .where(
+                incidents_table.c.partition == partition,
+                incidents_table.c.id == bindparam("row_id"),
+                incidents_table.c.data == bindparam("source"),
+            )
+            .values(ranking=bindparam("form"))
+        )
+        rows = [{"row_id": i, "source": source, "form": form} for i, source, form in forms]
+        with self._begin(partition) as conn:
+            for start in range(0, len(rows), _CHUNK):
+                conn.execute(stmt, rows[start : start + _CHUNK])
+
+    def incident(self, partition: str, incident_id: str) -> dict[str, Any] | None:
+        """One stored incident by id (its compact form), or None."""
+        with self._read() as conn:
+            data = conn.scalar(
+                select(incidents_table.c.data).where(
+                    incidents_table.c.partition == partition, incidents_table.c.id == incident_id
+                )
+            )
+        return json.loads(data) if data is not None else None
 
     def revision(self, partition: str) -> int:
         """A number that changes whenever the partition's incidents change."""

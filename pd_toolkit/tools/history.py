@@ -40,8 +40,10 @@ class SimilarIncidentsArgs(Args):
 class FindSimilarIncidentsTool(PagerDutyTool):
     """Empty store: 1 request for the incident, 1 per 100 incidents of history, 1 for
     PagerDuty's past_incidents (once per account when the plan lacks it) and up to ``limit``
-    resolution lookups. Warm store: the incident, the delta since the last sync (none within
-    the cache TTL) and the resolutions of open or never-seen matches."""
+    resolution lookups. Warm store: the incident (none for the id of an incident the store
+    holds resolved), the delta since the last sync (none within the cache TTL) and the
+    resolutions of open or never-seen matches (``pd-toolkit sync`` fetches those of the open
+    incidents' matches ahead)."""
 
     name: str = "pagerduty_find_similar_incidents"
     description: str = (
@@ -52,7 +54,7 @@ class FindSimilarIncidentsTool(PagerDutyTool):
     args_schema: type[BaseModel] = SimilarIncidentsArgs
 
     def answer(self, args: SimilarIncidentsArgs) -> tuple[str, SimilarIncidents]:
-        found = self.api.incident(args.incident) if args.incident else None
+        found = self.api.settled_incident(args.incident) if args.incident else None
         service_ids = [str(self.api.service(args.service).id)] if args.service else []
         team_ids = [str(self.api.team(args.team).id)] if args.team else []
         scoped = [str(team.id) for team in self.api.scope_teams()]

@@ -112,7 +112,9 @@ class ListIncidentsTool(PagerDutyTool):
             params["urgencies[]"] = [args.urgency]
             filters["urgency"] = args.urgency
         page = self.api.incidents(params)
-        result = IncidentList(items=page.items, total=page.total, window=window, filters=filters)
+        result = IncidentList(
+            items=page.items, total=page.total, window=window, filters=filters, at=self.clock()
+        )
         return render_incident_list(result, self.tz), result
 
 

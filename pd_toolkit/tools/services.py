@@ -18,10 +18,11 @@ class ServiceStatusArgs(Args):
 
 
 class GetServiceStatusTool(PagerDutyTool):
-    """One service: 3 requests (service with its policy, on-calls (shared with an on-call
-    lookup of the same policy made at the same time), open incidents), +1 for
-    the last incident unless it is still open, +1 for an uncached name. No service: 1 per
-    100 services + 1 (open incidents)."""
+    """One service: 2 requests (open incidents, which embed the service with its policy;
+    on-calls, shared with an on-call lookup of the same policy made at the same time), +1 for
+    the service with its policy when nothing is open, +1 for the last incident unless it is
+    still open, +1 for an uncached name. No service: 1 per 100 services + 1 (open
+    incidents)."""
 
     name: str = "pagerduty_get_service_status"
     description: str = (
@@ -35,12 +36,12 @@ class GetServiceStatusTool(PagerDutyTool):
         if not args.service:
             return self._overview()
         service_id = str(self.api.service(args.service).id)
+        opened = self.api.open_incidents(service_id)  # first: it may embed the service
         found = self.api.service_detail(service_id)
         policy = found.escalation_policy
         oncalls: list[OnCall] = []
         if policy and policy.id:
             oncalls = self.api.oncalls({"escalation_policy_ids[]": [policy.id]}).items
-        opened = self.api.open_incidents(service_id)
         last = opened.items[0] if opened.items else None
         if last is None or (
             found.last_incident_timestamp and last.created_at != found.last_incident_timestamp
@@ -52,6 +53,7 @@ class GetServiceStatusTool(PagerDutyTool):
             open_incidents=opened.items,
             open_total=opened.total,
             last_incident=last,
+            at=self.clock(),
         )
         return render_service_status(status, self.tz), status
 
