@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 import re
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -247,8 +249,21 @@ def test_a_failing_lookup_still_yields_a_brief_naming_the_gap(fresh_sandbox: Any
     assert "[log R" in section(state["brief"], "Timeline highlights")
 
 
-def test_the_six_lookups_overlap_in_time() -> None:
-    with Sandbox(now=FIXED_NOW, latency=0.05) as sb:
+def test_the_six_lookups_overlap_in_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sandbox holds the first request after the incident's until as many requests as
+    there are lookups wait together: if the lookups ran one after another, it would time out."""
+    sandbox = Sandbox(now=FIXED_NOW, latency=0.05)
+    together = threading.Barrier(len(LOOKUPS), timeout=30)
+    arrivals = itertools.count()
+    serve = sandbox._wsgi
+
+    def gated(environ: dict[str, Any], start_response: Any) -> Any:
+        if 1 <= next(arrivals) <= len(LOOKUPS):
+            together.wait()
+        return serve(environ, start_response)
+
+    monkeypatch.setattr(sandbox, "_wsgi", gated)
+    with sandbox as sb:
         client = client_for(sb)
         state = build_graph(client, now=FIXED_NOW).invoke({"incident": "#3088"})
         log = list(sb.request_log)
