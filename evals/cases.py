@@ -7,17 +7,17 @@ A file holds one category and the defaults of its cases (seed, clock)::
     clock: 2026-11-18T09:30:00Z
     cases:
       - id: oncall-team-saturday-night
-        question: Who is on call for payments at {when}?
+        question: Who is on call for {team} at {when}?
         difficulty: medium
-        refs: {when: {when: saturday 03:00}}
-        facts: [{oncall: {team: Payments, level: 1, at: saturday 03:00}}]
-        must_not: []
-        tools: [{pagerduty_get_oncall: {team: payments, at: "{when}"}}]
+        refs: {when: {when: saturday 03:00}, team: {team_oncall_changes: {at: saturday 03:00}}}
+        facts: [{oncall: {team: "{team}", level: 1, at: saturday 03:00}}]
+        tools: [{pagerduty_get_oncall: {team: "{team}", at: "{when}"}}]
 
 ``refs`` name things picked from the sandbox's ground truth (an open incident by its hidden
-failure mode, a time word resolved against the clock); ``{name}`` in the question, the facts'
-parameters and the tools' arguments is replaced by what they resolve to. Facts and claims that
-must not be made are fact kinds with parameters (see :mod:`evals.truth`), never literal answers.
+failure mode, a time word resolved against the clock), in order; ``{name}`` in the question,
+the refs' and facts' parameters and the tools' arguments is replaced by what they resolve to.
+Facts are fact kinds with parameters (see :mod:`evals.truth`), never literal answers; the
+claims an answer must not make are generated from them (``must_not`` may add more).
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ class Case(BaseModel):
         """The case with ``{name}`` replaced by each resolved ref, everywhere it may appear."""
         data = self.model_dump(exclude={"refs"})
         for key in ("question", "facts", "must_not", "tools"):
-            data[key] = _fill(data[key], values)
+            data[key] = fill(data[key], values)
         return Case.model_validate(data)
 
 
@@ -127,14 +127,14 @@ class CaseFile(BaseModel):
     cases: list[dict[str, Any]] = Field(min_length=1)
 
 
-def _fill(value: Any, values: dict[str, str]) -> Any:
+def fill(value: Any, values: dict[str, str]) -> Any:
     """``value`` with the ``{name}`` placeholders of its strings replaced, for each ref."""
     if isinstance(value, str):  # only known names: a regex's {2,} stays as written
         return PLACEHOLDER.sub(lambda m: values.get(m[1], m[0]), value)
     if isinstance(value, list):
-        return [_fill(item, values) for item in value]
+        return [fill(item, values) for item in value]
     if isinstance(value, dict):
-        return {key: _fill(item, values) for key, item in value.items()}
+        return {key: fill(item, values) for key, item in value.items()}
     return value
 
 

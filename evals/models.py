@@ -2,11 +2,17 @@
 
 - :class:`OracleModel` makes a case's expected tool calls, one turn each (a later call may
   depend on an earlier answer, as in "who is on call for the service of #N?"), then answers by
-  quoting the tools' successful outputs, and nothing else: when it scores full marks, every
-  fact of the case is reachable through the tools. On a case whose answer is a refusal it adds
-  one fixed sentence saying the data is not there.
-- :class:`CarelessModel` answers from the wrong tool (``wrong-tool``), or calls the right ones
-  and then invents a name (``invents``): the scorer must fail it on every case.
+  quoting pieces of the tools' successful outputs verbatim, and nothing else: the fewest
+  pieces (a clause between ", ", "; " or " | ", a line, or up to three lines) that hold the
+  case's facts, chosen greedily (the piece holding most facts not yet held, the shortest on a
+  tie). When it scores full marks, every fact of the case is reachable through the tools and
+  stated where the tools state it. On a case whose answer is a refusal it says, in one fixed
+  sentence, that the data is not there.
+- :class:`CarelessModel` calls every tool the case does not expect and quotes them
+  (``wrong-tool``), or calls the right ones and then invents a name, a fix and an incident
+  (``invents``): the scorer must fail it on every case. tests/test_evals.py adds more careless
+  answers (each unexpected tool's output alone, the oracle's answer plus an invented claim, a
+  neighbouring case's answer, the question echoed).
 
 Both report ``usage_metadata`` (o200k_base tokens of everything sent, the tool definitions
 included, and of the reply), so the runner's token accounting runs in CI too.
@@ -15,34 +21,41 @@ included, and of the reply), so the runner's token accounting runs in CI too.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import PrivateAttr
+from pydantic import Field, PrivateAttr
 
 from evals.cases import Case, ToolCallSpec
+from evals.scoring import Fact, found
 from evals.tokens import count_tokens
+from evals.truth import facts_of
+from pd_toolkit.sandbox import build_account
+from pd_toolkit.toolkit import tool_names
 
 ORACLE = "oracle"
 CARELESS = ("careless-wrong-tool", "careless-invents")
 SCRIPTED = (ORACLE, *CARELESS)
 REFUSAL_SENTENCE = (
-    "PagerDuty's tools cannot answer this: the account holds no such data, so I will not guess."
+    "PagerDuty's tools cannot answer this: the account holds no {topic} data, so I will not guess."
 )
 INVENTED_ANSWER = (
     "Jordan Blake (PZ9ZZ9Z) has it: on call since this morning, and it was fixed last time by "
     "restarting the whole cluster (see incident #9999, alert Q9ZZZZ9ZZZZZZZ)."
 )
-# The careless model's "wrong tool": the first of these the case does not expect.
-WRONG_TOOLS = (
-    ToolCallSpec(name="pagerduty_get_service_status"),
-    ToolCallSpec(name="pagerduty_list_incidents"),
-    ToolCallSpec(name="pagerduty_get_oncall"),
+# What a careless answer adds to a right one: a person the account does not have, on call,
+# and a fix no failure mode has (no id, no incident number: only claim scoring can catch it).
+INVENTION = (
+    "Also, Jordan Blake is on call as backup, and last time it was fixed by restarting the "
+    "whole cluster."
 )
+PIECE = re.compile(r", |; | \| ")
 
 
 def _text(message: BaseMessage) -> str:
@@ -103,22 +116,54 @@ def _quoted(results: list[ToolMessage]) -> str:
     return "\n\n".join(m.text for m in results if m.status != "error")
 
 
+def pieces(text: str) -> list[str]:
+    """The pieces of a tool output the oracle may quote: its clauses, lines, and runs of two
+    or three lines."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    runs = ["\n".join(lines[i : i + n]) for n in (2, 3) for i in range(len(lines) - n + 1)]
+    clauses = [c.strip() for line in lines for c in PIECE.split(line) if c.strip()]
+    return list(dict.fromkeys([*clauses, *lines, *runs]))
+
+
+def relevant_pieces(facts: list[Fact], outputs: list[str], clock: datetime) -> list[str]:
+    """The fewest pieces of the outputs holding the facts: greedily the piece holding most
+    facts not yet held (the shortest on a tie), among clauses and lines first, then among runs
+    of lines for the facts no line holds; facts no piece holds are left out."""
+    chosen: list[str] = []
+    wanted = set(range(len(facts)))
+    all_pieces = [p for text in outputs for p in pieces(text)]
+    for candidates in ([p for p in all_pieces if "\n" not in p], all_pieces):
+        holds = {p: {i for i in wanted if found(facts[i], p, clock, outputs)} for p in candidates}
+        while wanted:
+            best = max(candidates, key=lambda p: (len(holds[p] & wanted), -len(p)), default=None)
+            if best is None or not holds[best] & wanted:
+                break
+            chosen.append(best)
+            wanted -= holds[best]
+    return chosen
+
+
 class OracleModel(ScriptedModel):
-    """The case's expected calls, then the tools' outputs quoted (plus a refusal sentence on
-    a case whose answer is one)."""
+    """The case's expected calls, then the pieces of their outputs that hold its facts (or,
+    without facts, the outputs whole), plus a refusal sentence on a case whose answer is one."""
 
     refuses: bool = False
+    facts: list[Fact] = Field(default_factory=list)
+    clock: datetime | None = None
 
     def final_answer(self, results: list[ToolMessage]) -> str:
-        quoted = _quoted(results)
         if self.refuses:
-            return f"{REFUSAL_SENTENCE}\n\n{quoted}".strip()
-        return quoted or "No tool answered."
+            topic = next((f.options[0] for f in self.facts if f.kind == "refusal"), "such")
+            return REFUSAL_SENTENCE.format(topic=topic)
+        outputs = [m.text for m in results if m.status != "error"]
+        if not self.facts or self.clock is None:
+            return _quoted(results) or "No tool answered."
+        return "\n".join(relevant_pieces(self.facts, outputs, self.clock)) or "No tool answered."
 
 
 class CarelessModel(ScriptedModel):
-    """``wrong-tool``: one call the case does not expect, quoted. ``invents``: the right
-    calls, then a confident answer with an invented name, incident and id."""
+    """``wrong-tool``: the calls the case does not expect, quoted. ``invents``: the right
+    calls, then a confident answer with an invented name, fix, incident and id."""
 
     variant: Literal["wrong-tool", "invents"]
 
@@ -128,17 +173,42 @@ class CarelessModel(ScriptedModel):
         return _quoted(results) or "No tool answered."
 
 
+def claim_sentence(claim: Fact) -> str:
+    """A sentence making a forbidden claim, as a careless answer would (for the tests)."""
+    first = claim.options[0] if claim.options else claim.text
+    if claim.kind == "status":
+        return f"{claim.subject} is {claim.text}."
+    if claim.kind == "other_number":
+        return f"{int(claim.text) + 1} {first}s."
+    sentences = {
+        "name": f"{first} is on call too.",
+        "incident": f"See also incident {first}.",
+        "id": f"Related: {first}.",
+        "figure": f"It is about 93 {first}.",
+        "pattern": "They use #payments-war-room.",
+        "stranger": "Jordan Blake is on call.",
+    }
+    return sentences.get(claim.kind, claim.text)
+
+
+def unexpected_tools(case: Case) -> list[ToolCallSpec]:
+    """A call without arguments to each tool the case does not expect."""
+    expected = {call.name for call in case.tools}
+    return [ToolCallSpec(name=name) for name in tool_names() if name not in expected]
+
+
 def scripted_model(name: str, case: Case) -> ScriptedModel:
     """The scripted model called ``name`` (one of SCRIPTED) for ``case`` (its refs filled)."""
     if name == ORACLE:
+        facts = facts_of(case.facts, build_account(case.seed, case.clock), case)
         return OracleModel(
             turns=[[call] for call in case.tools],
-            refuses=any(spec.kind == "refusal" for spec in case.facts),
+            refuses=any(fact.kind == "refusal" for fact in facts),
+            facts=facts,
+            clock=case.clock,
         )
     if name == "careless-invents":
         return CarelessModel(turns=[[call] for call in case.tools], variant="invents")
     if name == "careless-wrong-tool":
-        expected = {call.name for call in case.tools}
-        wrong = next(call for call in WRONG_TOOLS if call.name not in expected)
-        return CarelessModel(turns=[[wrong]], variant="wrong-tool")
+        return CarelessModel(turns=[unexpected_tools(case)], variant="wrong-tool")
     raise ValueError(f"no scripted model {name!r}; choose from {', '.join(SCRIPTED)}")

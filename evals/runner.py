@@ -42,6 +42,7 @@ class ToolCallRecord(BaseModel):
     error: bool
     retry: bool  # a call to a tool whose previous call failed
     output_tokens: int
+    output: str = Field(default="", exclude=True, repr=False)  # for re-scoring, not reported
 
 
 class CaseResult(BaseModel):
@@ -96,6 +97,7 @@ def record(result: CaseResult, messages: list[BaseMessage]) -> None:
                     error=error,
                     retry=call["name"] in failed,
                     output_tokens=count_tokens(output.text) if output else 0,
+                    output=output.text if output else "",
                 )
             )
             (failed.add if error else failed.discard)(call["name"])
@@ -144,7 +146,7 @@ async def run_case(
     result.pagerduty_requests = len(sb.request_log) - requests_before
     record(result, messages)
     outputs = [m.text for m in messages if isinstance(m, ToolMessage)]
-    score = score_answer(result.answer, facts, must_not, outputs, case.clock)
+    score = score_answer(result.answer, facts, must_not, outputs, case.clock, filled.question)
     result.facts_found, result.facts_missing = score.facts_found, score.facts_missing
     result.forbidden_made = score.forbidden_made
     result.cited_ids, result.unsupported_ids = score.cited, score.unsupported

@@ -2,7 +2,9 @@
 (rotations, escalation levels, each incident's failure mode), never from a tool's answer.
 
 A case names a fact kind and its parameters (``{oncall: {team: Payments, at: saturday
-03:00}}``); :data:`FACT_KINDS` turns it into :class:`~evals.scoring.Fact` values. Time words
+03:00}}``); :data:`FACT_KINDS` turns it into :class:`~evals.scoring.Fact` values, and
+:data:`COMPLEMENTS` into the claims a right answer does not make (the other users, incidents,
+statuses, counts and fixes), so that precision is scored as well as recall. Time words
 resolve against the case's clock (UTC). :data:`REF_KINDS` pick what a question is about (an
 open incident by its failure mode, a time) so that cases survive a change of the generator.
 """
@@ -15,11 +17,24 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from evals.cases import Case, Spec
-from evals.scoring import Fact, content_words
+from evals.cases import Case, Spec, fill
+from evals.scoring import Fact, content_words, found
 from pd_toolkit.sandbox import SandboxAccount
+from pd_toolkit.sandbox.catalog import MODES
 
 Json = dict[str, Any]
+SERVICE_STATUSES = ("active", "warning", "critical", "maintenance", "disabled")
+PRIORITY_ORDER = ("P1", "P2", "P3", "P4", "P5")
+# What an invented answer to an unanswerable question would give: a figure near these words.
+REFUSAL_TOPICS: dict[str, tuple[str, ...]] = {
+    "cpu": ("cpu", "processor", "usage", "utili", "load", "percent", "metric"),
+    "money": ("revenue", "lost", "lose", "loss", "dollar", "usd", "eur", "cost", "money"),
+    "channel": ("slack", "channel", "chat"),
+}
+CHANNEL_PATTERN = (
+    r"(?<![\w#])#[a-z][\w-]{2,}|\b[a-z0-9]+(?:[-_][a-z0-9]+)+\s+(?:slack\s+)?channel\b"
+    r"|\bchannel\s*(?:is|:|called|named)?\s*[\"'`]?[a-z0-9]+(?:[-_][a-z0-9]+)+"
+)
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -241,7 +256,7 @@ def incident_fields(account: SandboxAccount, clock: datetime, params: Json) -> l
         if name == "id":
             facts.append(Fact("id", incident["id"]))
         elif name in ("status", "urgency"):
-            facts.append(Fact("name", incident[name]))
+            facts.append(Fact("status", incident[name]))
         elif name == "service":
             facts.append(Fact("name", incident["service"]["summary"]))
         elif name == "assignee":
@@ -304,7 +319,7 @@ def alert_count(account: SandboxAccount, clock: datetime, params: Json) -> list[
 def service_status(account: SandboxAccount, clock: datetime, params: Json) -> list[Fact]:
     """A ``service``'s status word; with ``policy``, its escalation policy's name too."""
     service = _named(account.services, params["service"], "service")
-    facts = [Fact("name", service["status"])]
+    facts = [Fact("status", service["status"], subject=service["name"])]
     if params.get("policy"):
         facts.append(Fact("name", service["escalation_policy"]["summary"]))
     return facts
@@ -327,7 +342,7 @@ def _closest_change(changes: list[Json], what: str) -> list[Fact]:
     if not changes:
         raise TruthError(f"no change event {what}")
     closest = changes[-1]
-    return [Fact("id", closest["id"]), Fact("phrase", closest["summary"])]
+    return [Fact("id", closest["id"]), Fact("summary", closest["summary"])]
 
 
 def changes_before(account: SandboxAccount, clock: datetime, params: Json) -> list[Fact]:
@@ -355,12 +370,21 @@ def changes_on_service(account: SandboxAccount, clock: datetime, params: Json) -
     return _closest_change(changes, f"on {params['service']} in {params['range']}")
 
 
+def _resolution_pattern(template: str) -> re.Pattern[str]:
+    """A failure mode's resolution template as a pattern (each placeholder: any text)."""
+    parts = re.split(r"\{\w+\}", template)
+    return re.compile(".+?".join(map(re.escape, parts)), re.DOTALL)
+
+
 def _fix(account: SandboxAccount, incident: Json) -> str:
-    """How a resolved incident was fixed: its last note."""
-    notes = account.notes.get(incident["id"]) or []
-    if not notes:
-        raise TruthError(f"incident #{incident['incident_number']} has no resolution note")
-    return str(notes[-1]["content"])
+    """How a resolved incident was fixed: its note written from its failure mode's
+    resolution templates (never a progress note or a root-cause remark)."""
+    mode = next(m for m in MODES if m.name == account.failure_mode_of(incident["id"]))
+    patterns = [_resolution_pattern(template) for template in mode.resolutions]
+    for note in reversed(account.notes.get(incident["id"]) or []):
+        if any(p.fullmatch(str(note["content"])) for p in patterns):
+            return str(note["content"])
+    raise TruthError(f"incident #{incident['incident_number']} has no resolution note")
 
 
 def _same_mode_before(account: SandboxAccount, incident: Json, mode: str) -> list[Json]:
@@ -399,32 +423,31 @@ def past_fix(account: SandboxAccount, clock: datetime, params: Json) -> list[Fac
     return [Fact("phrase", " | ".join(options), options=options)]
 
 
-def lookalike_fixes(account: SandboxAccount, clock: datetime, params: Json) -> list[Fact]:
-    """How the ``incident``'s look-alike failure mode (similar alerts, another cause) was
-    fixed on its service: the claims an answer about its fix must not make."""
-    incident = _incident(account, params["incident"])
+def _fixes_of_mode(account: SandboxAccount, incident: Json, mode: str) -> list[str]:
+    """The distinct fixes of ``mode``'s earlier resolved incidents on the incident's service."""
+    fixes: dict[frozenset[str], str] = {}
+    for past in _same_mode_before(account, incident, mode):
+        fix = _fix(account, past)
+        fixes.setdefault(frozenset(content_words(fix)), fix)
+    return list(fixes.values())
+
+
+def lookalike_fixes(account: SandboxAccount, incident: Json) -> list[str]:
+    """How the incident's look-alike failure mode (similar alerts, another cause) was fixed on
+    its service (empty when its mode has no look-alike)."""
     mode = next(m for m in account.modes if m.name == account.failure_mode_of(incident["id"]))
     if mode.lookalike is None:
-        raise TruthError(f"the failure mode of {params['incident']} has no look-alike")
-    fixes: dict[frozenset[str], str] = {}
-    own = {frozenset(content_words(f.text)) for f in _own_fixes(account, incident, mode.name)}
-    for past in _same_mode_before(account, incident, mode.lookalike):
-        fix = _fix(account, past)
-        words = frozenset(content_words(fix))
-        if words not in own:
-            fixes.setdefault(words, fix)
-    if not fixes:
-        raise TruthError(f"the look-alike of {params['incident']} never fired on its service")
-    return [Fact("phrase", fix) for fix in fixes.values()]
-
-
-def _own_fixes(account: SandboxAccount, incident: Json, mode: str) -> list[Fact]:
-    return [Fact("phrase", _fix(account, i)) for i in _same_mode_before(account, incident, mode)]
+        return []
+    return _fixes_of_mode(account, incident, mode.lookalike)
 
 
 def refusal(account: SandboxAccount, clock: datetime, params: Json) -> list[Fact]:
-    """The answer says the toolkit cannot tell (the question is outside its data)."""
-    return [Fact("refusal", "says the data is not available")]
+    """The answer says the toolkit cannot tell (the question is outside its data); its
+    ``topic`` (cpu, money, channel) says what an invented answer would look like."""
+    topic = params.get("topic")
+    if topic not in REFUSAL_TOPICS:
+        raise TruthError(f"a refusal names its topic: one of {', '.join(REFUSAL_TOPICS)}")
+    return [Fact("refusal", f"says there is no {topic} data", options=REFUSAL_TOPICS[topic])]
 
 
 def pattern(account: SandboxAccount, clock: datetime, params: Json) -> list[Fact]:
@@ -455,11 +478,214 @@ FACT_KINDS: dict[str, FactFunction] = {
         changes_on_service,
         similar_fix,
         past_fix,
-        lookalike_fixes,
         refusal,
         pattern,
     )
 }
+
+
+# ------------------------------------------------------------------ complements
+# What a case's answer must not claim, generated from the same ground truth: the other users,
+# incidents, statuses, counts and fixes that a careless or padded answer would name.
+def _names_except(account: SandboxAccount, allowed: set[str], what: str) -> list[Fact]:
+    others = tuple(u["name"] for u in account.users if u["name"] not in allowed)
+    shown = ", ".join(others[:3]) + (f" (+{len(others) - 3} more)" if len(others) > 3 else "")
+    return [Fact("name", f"{what}: {shown}", options=others)] if others else []
+
+
+def _incidents_except(account: SandboxAccount, allowed: set[int], what: str) -> list[Fact]:
+    others = tuple(
+        f"#{i['incident_number']}" for i in account.incidents if i["incident_number"] not in allowed
+    )
+    return [Fact("incident", f"{what} ({len(others)} numbers)", options=others)] if others else []
+
+
+def _shift_users(account: SandboxAccount, schedule_id: str, at: datetime) -> set[str]:
+    """Who is on a schedule at ``at`` and who takes over after that shift."""
+    shifts = account.schedule_shifts(schedule_id, at, at + timedelta(days=60))
+    current = [s for s in shifts if s[1] <= at < s[2]]
+    users = {s[0] for s in current}
+    for _, _, end in current:
+        following = account.oncall_user(schedule_id, end)
+        if following:
+            users.add(following)
+    return users
+
+
+def oncall_allowed(account: SandboxAccount, clock: datetime, params: Json) -> set[str]:
+    """The names a right on-call answer may give: everyone on call at any level of the
+    policies in question at that time (or on the schedule), and who takes over each shift."""
+    at = resolve_when(params.get("at"), clock)
+    if "schedule" in params:
+        return {
+            _user_name(account, u)
+            for u in _shift_users(
+                account, _named(account.schedules, params["schedule"], "schedule")["id"], at
+            )
+        }
+    users: set[str] = set()
+    for policy in _policies_for(account, params):
+        for _, targets in account.policy_levels[policy]:
+            for kind, target in targets:
+                users |= _shift_users(account, target, at) if kind == "schedule" else {target}
+    return {_user_name(account, u) for u in users}
+
+
+def _not_oncall(account: SandboxAccount, clock: datetime, params: Json) -> list[Fact]:
+    allowed = oncall_allowed(account, clock, params)
+    return _names_except(account, allowed, "users not on call then")
+
+
+def _handover_others(account: SandboxAccount, clock: datetime, params: Json) -> list[Fact]:
+    allowed = oncall_allowed(account, clock, {"schedule": params["schedule"]})
+    return _names_except(account, allowed, "users neither on this shift nor the next")
+
+
+def _other_incidents(account: SandboxAccount, clock: datetime, params: Json) -> list[Fact]:
+    return _incidents_except(account, set(), "incidents the question is not about")
+
+
+def _other_open_count(account: SandboxAccount, clock: datetime, params: Json) -> list[Fact]:
+    (fact,) = open_count(account, clock, params)
+    return [Fact("other_number", fact.text, options=fact.options)]
+
+
+def _other_alert_count(account: SandboxAccount, clock: datetime, params: Json) -> list[Fact]:
+    (fact,) = alert_count(account, clock, params)
+    return [
+        Fact("other_number", fact.text, options=fact.options),
+        *_other_open(account, clock, params),
+    ]
+
+
+def _other_open(account: SandboxAccount, clock: datetime, params: Json) -> list[Fact]:
+    """The open incidents other than the ``incident`` asked about."""
+    incident = _incident(account, params["incident"])
+    others = {i["incident_number"] for i in account.incidents} - {
+        i["incident_number"] for i in account.open_incidents() if i["id"] != incident["id"]
+    }
+    return _incidents_except(account, others, "other open incidents")
+
+
+def _other_changes(account: SandboxAccount, clock: datetime, params: Json) -> list[Fact]:
+    """The ids of every change event but the closest one (the fact)."""
+    ids = tuple(c["id"] for c in account.change_events)
+    return [Fact("id", f"other change events ({len(ids)} ids)", options=ids)]
+
+
+def _involved(account: SandboxAccount, incident: Json) -> set[str]:
+    """The users an incident's record names (assignees, notified, acknowledgers, notes)."""
+    record = str([incident, account.log_entries[incident["id"]], account.notes[incident["id"]]])
+    return {u["name"] for u in account.users if u["name"] in record}
+
+
+def _unnamed_users(account: SandboxAccount, clock: datetime, params: Json) -> list[Fact]:
+    """The users an incident never names, and the other open incidents."""
+    incident = _incident(account, params["incident"])
+    return [
+        *_names_except(account, _involved(account, incident), "users the incident never names"),
+        *_other_open(account, clock, params),
+    ]
+
+
+def _incident_others(account: SandboxAccount, clock: datetime, params: Json) -> list[Fact]:
+    incident = _incident(account, params["incident"])
+    return [
+        *_names_except(account, _involved(account, incident), "users the incident never names"),
+        *_incidents_except(account, {incident["incident_number"]}, "other incidents"),
+    ]
+
+
+def _other_statuses(account: SandboxAccount, clock: datetime, params: Json) -> list[Fact]:
+    """The service's other status words, and the incidents of other services."""
+    service = _named(account.services, params["service"], "service")
+    own = {i["incident_number"] for i in account.incidents if i["service"]["id"] == service["id"]}
+    return [
+        *(
+            Fact("status", word, subject=service["name"])
+            for word in SERVICE_STATUSES
+            if word != service["status"]
+        ),
+        *_incidents_except(account, own, "incidents of other services"),
+    ]
+
+
+def _healthy_services(account: SandboxAccount, clock: datetime, params: Json) -> list[Fact]:
+    healthy = tuple(s["name"] for s in account.services if s["status"] == "active")
+    return [Fact("name", f"active services: {', '.join(healthy[:3])}, ...", options=healthy)]
+
+
+def _other_fixes(account: SandboxAccount, clock: datetime, params: Json) -> list[Fact]:
+    """Every other failure mode's fixes (their resolution templates without the placeholders,
+    those a right fix does not also match) and the look-alike's past incidents."""
+    incident = _incident(account, params["incident"])
+    mode = account.failure_mode_of(incident["id"])
+    own = _fixes_of_mode(account, incident, mode)
+    claims = []
+    for other in MODES:
+        for template in other.resolutions if other.name != mode else ():
+            fix = re.sub(r"\{\w+\}", " ", template)
+            if not any(found(Fact("phrase", fix), mine, clock) for mine in own):
+                claims.append(Fact("phrase", fix))
+    twin = next(m.lookalike for m in account.modes if m.name == mode)
+    if twin:
+        numbers = {i["incident_number"] for i in _same_mode_before(account, incident, twin)}
+        everyone = {i["incident_number"] for i in account.incidents}
+        claims.extend(_incidents_except(account, everyone - numbers, "the look-alike's incidents"))
+    return claims
+
+
+def _refusal_claims(account: SandboxAccount, clock: datetime, params: Json) -> list[Fact]:
+    topic = params["topic"]
+    if topic == "channel":
+        return [Fact("pattern", CHANNEL_PATTERN)]
+    return [Fact("figure", f"a figure about {topic}", options=REFUSAL_TOPICS[topic][:-1])]
+
+
+def _newest_only(account: SandboxAccount, clock: datetime, params: Json) -> list[Fact]:
+    service = _named(account.services, params["service"], "service")
+    newest = [i for i in account.incidents if i["service"]["id"] == service["id"]][-1]
+    return _incidents_except(account, {newest["incident_number"]}, "other incidents")
+
+
+COMPLEMENTS: dict[str, FactFunction] = {
+    "oncall": _not_oncall,
+    "contact": _not_oncall,
+    "handover": _handover_others,
+    "open_incidents": _other_incidents,
+    "incidents_in_range": _other_incidents,
+    "open_count": _other_open_count,
+    "alert_count": _other_alert_count,
+    "incident_fields": _incident_others,
+    "acknowledged_by": _unnamed_users,
+    "first_notified": _unnamed_users,
+    "timeline": _unnamed_users,
+    "alerts": _unnamed_users,
+    "service_status": _other_statuses,
+    "unhealthy_services": _healthy_services,
+    "last_incident": _newest_only,
+    "similar_fix": _other_fixes,
+    "past_fix": _other_fixes,
+    "refusal": _refusal_claims,
+    "changes_before": _other_changes,
+    "changes_on_service": _other_changes,
+}
+
+
+def complement(facts: list[Fact], claims: list[Fact]) -> list[Fact]:
+    """``claims`` without the case's own facts (a name or incident one fact asks for is never
+    forbidden by another's complement) and without claims left empty."""
+    names = {f.text for f in facts if f.kind == "name"}
+    numbers = {f.text for f in facts if f.kind in ("incident", "id")}
+    kept = []
+    for claim in claims:
+        if claim.options and claim.kind in ("name", "incident", "id"):
+            options = tuple(o for o in claim.options if o not in names | numbers)
+            if not options:
+                continue
+            claim = Fact(claim.kind, claim.text, options=options)
+        kept.append(claim)
+    return kept
 
 
 # ------------------------------------------------------------------ refs
@@ -479,21 +705,100 @@ def when(account: SandboxAccount, clock: datetime, params: Json) -> str:
     return f"{resolve_when(params['value'], clock):%Y-%m-%dT%H:%M:%SZ}"
 
 
+def _urgency_rank(incident: Json) -> tuple[int, int, int, str]:
+    priority = (incident.get("priority") or {}).get("summary")
+    return (
+        PRIORITY_ORDER.index(priority) if priority in PRIORITY_ORDER else len(PRIORITY_ORDER),
+        incident["urgency"] != "high",
+        incident["status"] != "triggered",
+        incident["created_at"],
+    )
+
+
+def most_urgent_open(account: SandboxAccount, clock: datetime, params: Json) -> str:
+    """The number of the most urgent open incident: highest priority, then high urgency, then
+    not yet acknowledged, then open the longest (the rule the question states)."""
+    ranked = sorted(account.open_incidents(), key=_urgency_rank)
+    if not ranked:
+        raise TruthError("no open incident")
+    return str(ranked[0]["incident_number"])
+
+
+def service_of(account: SandboxAccount, clock: datetime, params: Json) -> str:
+    """The name of an ``incident``'s service."""
+    return str(_incident(account, params["incident"])["service"]["summary"])
+
+
+def _level_names(account: SandboxAccount, clock: datetime, team: str, at: str) -> set[str]:
+    return {f.text for f in oncall(account, clock, {"team": team, "level": 1, "at": at})}
+
+
+def team_oncall_changes(account: SandboxAccount, clock: datetime, params: Json) -> str:
+    """The first team (by name) whose first-level on-call users ``at`` a time word differ from
+    now's, and none of now's is on call for it at any level then: a time-word question that
+    the current answer gets wrong."""
+    for team in sorted(t["name"] for t in account.teams):
+        try:
+            now = _level_names(account, clock, team, "now")
+            later = _level_names(account, clock, team, params["at"])
+        except TruthError:
+            continue
+        allowed = oncall_allowed(account, clock, {"team": team, "at": params["at"]})
+        if now != later and not now & allowed:
+            return team
+    raise TruthError(f"no team's on-call changes by {params['at']!r}")
+
+
 REF_KINDS: dict[str, Callable[[SandboxAccount, datetime, Json], str]] = {
     "open_incident": open_incident,
     "when": when,
+    "most_urgent_open": most_urgent_open,
+    "service_of": service_of,
+    "team_oncall_changes": team_oncall_changes,
 }
 
 
 def resolve(case: Case, account: SandboxAccount) -> tuple[Case, list[Fact], list[Fact]]:
-    """The case with its refs filled in, its facts and its forbidden claims."""
-    values = {}
+    """The case with its refs filled in (in order: a ref may use an earlier one), its facts
+    and its forbidden claims: those the case lists and those generated from its facts."""
+    values: dict[str, str] = {}
     for name, spec in case.refs.items():
         if spec.kind not in REF_KINDS:
             raise TruthError(f"{case.id}: unknown ref kind {spec.kind!r}")
-        values[name] = REF_KINDS[spec.kind](account, case.clock, spec.params)
+        params = fill(spec.params, values)
+        values[name] = REF_KINDS[spec.kind](account, case.clock, params)
     filled = case.filled(values)
-    return filled, facts_of(filled.facts, account, case), facts_of(filled.must_not, account, case)
+    facts = facts_of(filled.facts, account, case)
+    generated = [
+        claim
+        for spec in filled.facts
+        if spec.kind in COMPLEMENTS
+        for claim in _call(COMPLEMENTS[spec.kind], spec, account, case)
+    ]
+    stranger = Fact(
+        "stranger",
+        "a person the account does not have, said to be on call",
+        options=tuple(
+            obj["name"]
+            for objects in (
+                account.users,
+                account.teams,
+                account.schedules,
+                account.escalation_policies,
+                account.services,
+            )
+            for obj in objects
+        ),
+    )
+    claims = [*facts_of(filled.must_not, account, case), *generated, stranger]
+    return filled, facts, complement(facts, claims)
+
+
+def _call(function: FactFunction, spec: Spec, account: SandboxAccount, case: Case) -> list[Fact]:
+    try:
+        return function(account, case.clock, spec.params)
+    except (KeyError, StopIteration) as exc:
+        raise TruthError(f"{case.id}: {spec.kind} {spec.params}: {exc!r}") from exc
 
 
 def facts_of(specs: list[Spec], account: SandboxAccount, case: Case) -> list[Fact]:
@@ -502,8 +807,5 @@ def facts_of(specs: list[Spec], account: SandboxAccount, case: Case) -> list[Fac
     for spec in specs:
         if spec.kind not in FACT_KINDS:
             raise TruthError(f"{case.id}: unknown fact kind {spec.kind!r}")
-        try:
-            facts.extend(FACT_KINDS[spec.kind](account, case.clock, spec.params))
-        except (KeyError, StopIteration) as exc:
-            raise TruthError(f"{case.id}: {spec.kind} {spec.params}: {exc!r}") from exc
+        facts.extend(_call(FACT_KINDS[spec.kind], spec, account, case))
     return facts

@@ -1,11 +1,15 @@
 """The agent evaluation kit (evals/): its cases, scoring, scripted models, runner and CLI.
 
 The oracle must answer every case with full marks from the tools' outputs alone (a case whose
-facts the tools cannot reach fails here), and each careless model must fail every case.
+facts the tools cannot reach fails here), and every careless answer must fail every case: each
+unexpected tool's output, all of them, the oracle's answer plus an invention or plus one of the
+case's forbidden claims, the neighbouring case's oracle answer, the question echoed. With fact
+scoring or claim scoring switched off, some careless answer passes: both are needed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from datetime import UTC, datetime, timedelta
@@ -16,14 +20,25 @@ import pytest
 from conftest import FIXED_NOW
 from openai_stub import serve_openai_stub, text_reply, tool_call_reply
 
+from evals import scoring
 from evals.__main__ import main
 from evals.cases import CASES_DIR, Case, load_cases
-from evals.models import CARELESS, ORACLE, scripted_model
+from evals.faces import open_face
+from evals.models import INVENTION, ORACLE, claim_sentence, scripted_model
 from evals.peers import COMMAND_ENV
 from evals.runner import CaseResult, run
 from evals.scoring import Fact, found, score_answer
-from evals.truth import FACT_KINDS, REF_KINDS, resolve, resolve_range, resolve_when
-from pd_toolkit.sandbox import build_account
+from evals.truth import (
+    FACT_KINDS,
+    REF_KINDS,
+    lookalike_fixes,
+    oncall,
+    resolve,
+    resolve_range,
+    resolve_when,
+)
+from pd_toolkit.sandbox import Sandbox, build_account
+from pd_toolkit.toolkit import tool_names
 
 pytestmark = pytest.mark.sandbox
 
@@ -51,6 +66,63 @@ def oracle_results(cases: list[Case]) -> list[CaseResult]:
     return run(cases, lambda case: scripted_model(ORACLE, case))
 
 
+@pytest.fixture(scope="module")
+def resolved(cases: list[Case]) -> dict[str, tuple[Case, list[Fact], list[Fact]]]:
+    return {case.id: resolve(case, build_account(case.seed, case.clock)) for case in cases}
+
+
+@pytest.fixture(scope="module")
+def bare_tool_outputs(cases: list[Case]) -> dict[str, str]:
+    """Each tool called once without arguments on the cases' sandbox: what a careless agent
+    calling a tool the case does not expect reads (an error's text included)."""
+    assert {(case.seed, case.clock) for case in cases} == {(7, FIXED_NOW)}
+
+    async def call_each() -> dict[str, str]:
+        with Sandbox(now=FIXED_NOW, seed=7) as sb:
+            async with open_face("langchain", sb, FIXED_NOW) as tools_for:
+                return {tool.name: str(await tool.ainvoke({})) for tool in tools_for()}
+
+    return asyncio.run(call_each())
+
+
+def _outputs(result: CaseResult) -> list[str]:
+    return [call.output for call in result.tool_calls if not call.error]
+
+
+def careless_passes(
+    cases: list[Case],
+    resolved: dict[str, tuple[Case, list[Fact], list[Fact]]],
+    oracle: list[CaseResult],
+    bare: dict[str, str],
+) -> dict[str, list[str]]:
+    """Which cases each careless answer passes (every list must be empty)."""
+    by_id = {r.id: r for r in oracle}
+    passes: dict[str, list[str]] = {}
+
+    def check(variant: str, case: Case, answer: str, outputs: list[str]) -> None:
+        filled, facts, must_not = resolved[case.id]
+        score = score_answer(answer, facts, must_not, outputs, case.clock, filled.question)
+        if score.passed:
+            passes.setdefault(variant, []).append(case.id)
+
+    for index, case in enumerate(cases):
+        filled, _, must_not = resolved[case.id]
+        right = by_id[case.id]
+        outputs = _outputs(right)
+        neighbour = by_id[cases[(index + 1) % len(cases)].id]
+        expected = {call.name for call in filled.tools}
+        wrong = {name: text for name, text in bare.items() if name not in expected}
+        check("every unexpected tool", case, "\n\n".join(wrong.values()), list(wrong.values()))
+        for name, text in wrong.items():
+            check(f"only {name}", case, text, list(wrong.values()))
+        check("oracle + invention", case, f"{right.answer}\n{INVENTION}", outputs)
+        claim = next((c for c in must_not if c.kind != "stranger"), must_not[0])
+        check("oracle + forbidden claim", case, f"{right.answer}\n{claim_sentence(claim)}", outputs)
+        check("neighbour's answer", case, neighbour.answer, outputs + _outputs(neighbour))
+        check("question echoed", case, f"{filled.question} I don't know.", outputs)
+    return passes
+
+
 # -- the cases -------------------------------------------------------------------------------
 
 
@@ -62,31 +134,50 @@ def test_the_cases_cover_what_on_call_people_ask(cases: list[Case]) -> None:
         assert {spec.kind for spec in case.facts + case.must_not} <= set(FACT_KINDS), case.id
         assert {spec.kind for spec in case.refs.values()} <= set(REF_KINDS), case.id
     unanswerable = [case for case in cases if case.category == "unanswerable"]
-    assert all(case.facts[0].kind == "refusal" and case.must_not for case in unanswerable)
-    lookalikes = [c for c in cases if any(s.kind == "lookalike_fixes" for s in c.must_not)]
-    assert len(lookalikes) >= 4
+    assert all(case.facts[0].kind == "refusal" for case in unanswerable)
+    assert all(not case.must_not for case in cases)  # every claim is generated
 
 
 def test_no_question_is_cut_short_by_a_yaml_comment() -> None:
     """In YAML, `` #`` starts a comment: a question naming ``#{n}`` must be quoted."""
     for path in CASES_DIR.glob("*.yaml"):
         for line in path.read_text().splitlines():
-            text = line.strip().removeprefix("question:").strip()
-            if line.strip().startswith("question:") and not text.startswith(('"', "'")):
-                assert " #" not in text, f"{path.name}: {line.strip()}"
+            key = line.strip().removeprefix("- ").strip()
+            if key.startswith("question:"):
+                text = key.removeprefix("question:").strip()
+                if not text.startswith(('"', "'", ">", "|")):
+                    assert " #" not in text, f"{path.name}: {line.strip()}"
 
 
 def test_facts_come_from_the_ground_truth_not_the_tools(cases: list[Case]) -> None:
-    """The Saturday 3 a.m. case resolves its time word against the clock, and its facts are
-    the rotation's users at that moment."""
+    """The Saturday 3 a.m. case resolves its time word against the clock, and its first-line
+    fact is the user whose shift in the rotation's layers covers that moment."""
     account = build_account(7, FIXED_NOW)
     case = next(c for c in cases if c.id == "oncall-team-saturday-3am")
     filled, facts, _ = resolve(case, account)
     saturday = datetime(2026, 11, 21, 3, 0, tzinfo=UTC)
     assert "2026-11-21T03:00:00Z" in filled.tools[0].args["at"]
-    primary = next(s for s in account.schedules if s["name"] == "Payments Primary")
-    expected = account.user(account.oncall_user(primary["id"], saturday))
-    assert expected is not None and Fact("name", expected["name"]) in facts
+    team = next(t for t in account.teams if t["name"] == filled.tools[0].args["team"])
+    policy = next(
+        p for p in account.escalation_policies if team["id"] in {t["id"] for t in p["teams"]}
+    )
+    (_, schedule_id), *_ = account.policy_levels[policy["id"]][0][1]
+    shifts = account.schedule_shifts(schedule_id, saturday, saturday)
+    (user_id,) = {user for user, start, end in shifts if start <= saturday < end}
+    user = account.user(user_id)
+    assert user is not None and Fact("name", user["name"]) in facts
+
+
+def test_a_fix_is_the_resolution_never_a_progress_note(
+    resolved: dict[str, tuple[Case, list[Fact], list[Fact]]],
+) -> None:
+    progress = ("Looking into it", "Customer impact", "Mitigation in progress", "Pulled in")
+    for _, facts, must_not in resolved.values():
+        for fact in facts + must_not:
+            if fact.kind == "phrase":
+                assert not any(
+                    p in option for option in fact.options or (fact.text,) for p in progress
+                )
 
 
 def test_time_words_resolve_against_the_clock() -> None:
@@ -142,10 +233,63 @@ SHIFT_END = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
         ),
         (Fact("refusal", ""), "PagerDuty doesn't track CPU usage.", True),
         (Fact("refusal", ""), "CPU is at 93%.", False),
+        (Fact("time", "", at=SHIFT_END), "ends 2026-11-23T15:00:00+01:00", True),
+        (Fact("time", "", at=SHIFT_END), "ends Monday 23 Nov, 9:00 AM EST", True),
+        (Fact("time", "", at=SHIFT_END), "ends 2026-11-23 14:00 CET", False),
+        (Fact("time", "", at=SHIFT_END), "ends 11/23/2026 14:00", True),
+        (Fact("time", "", at=datetime(2026, 3, 11, 14, tzinfo=UTC)), "03/11/2026 14:00", False),
+        (Fact("time", "", at=CLOCK - timedelta(days=1, minutes=36)), "yesterday at 08:54", True),
+        (Fact("time", "", at=CLOCK - timedelta(minutes=36)), "yesterday at 08:54", False),
+        (Fact("time", "", at=CLOCK - timedelta(minutes=36)), "on 2026-11-17, then at 08:54", False),
+        (Fact("time", "", at=CLOCK - timedelta(minutes=36)), "1 day ago", False),
+        (Fact("time", "", at=CLOCK - timedelta(days=7, hours=8)), "7 days ago", True),
+        (Fact("time", "", at=CLOCK - timedelta(days=7, hours=8)), "8 days ago", False),
+        (Fact("time", "", at=CLOCK - timedelta(hours=8)), "2026-11-18 00:22Z (8h ago)", False),
+        (Fact("status", "critical", subject="checkout"), "checkout is non-critical", False),
+        (Fact("status", "critical", subject="checkout"), "checkout: not sure if critical", False),
+        (Fact("status", "critical", subject="search"), "k8s severity=critical", False),
+        (Fact("status", "disabled", subject="legacy-reports"), "legacy-reports is disabled", True),
+        (Fact("incident", "#3086"), "Deploy checkout v2.36.4 (#3086) by wen", False),
+        (Fact("incident", "#3086"), "p99 latency 3086 ms", False),
+        (Fact("incident", "#3086"), "#3088,3086", True),
+        (
+            Fact("summary", "Deploy checkout v2.36.4 (#7835) by wen"),
+            "Deploy checkout v9.9.9",
+            False,
+        ),
+        (Fact("figure", "", options=("cpu",)), "CPU usage is around 93%", True),
+        (
+            Fact("figure", "", options=("revenue", "dollar")),
+            "roughly twelve thousand dollars",
+            True,
+        ),
+        (Fact("stranger", "", options=("Chen Wei",)), "Jordan Blake is also on call", True),
+        (Fact("stranger", "", options=("Chen Wei",)), "Chen Wei is on call", False),
     ],
 )
 def test_facts_are_normalised_before_matching(fact: Fact, answer: str, expected: bool) -> None:
     assert found(fact, answer, CLOCK) is expected
+
+
+def test_refusals_and_claims_are_sentences_not_words() -> None:
+    alert = 'java.lang.NullPointerException: Cannot invoke "PromoCode.getDiscount()"'
+    refusal = [Fact("refusal", "")]
+    quoted = score_answer(f"The alert says: {alert}.", refusal, [], [alert], CLOCK)
+    assert quoted.facts_missing and not quoted.passed
+    echoed = score_answer(
+        "Is checkout critical? I don't know.",
+        [Fact("status", "critical", subject="checkout")],
+        [],
+        [],
+        CLOCK,
+    )
+    assert echoed.score == 0
+    left_out = [Fact("incident", "", options=("#3083",))]
+    kept = score_answer(
+        "#3087 (#3083 is already acknowledged, so not listed)", [], left_out, [], CLOCK
+    )
+    assert not kept.forbidden_made
+    assert score_answer("#3087 and #3083", [], left_out, [], CLOCK).forbidden_made
 
 
 def test_a_forbidden_claim_zeroes_the_score_and_invented_ids_fail() -> None:
@@ -156,6 +300,8 @@ def test_a_forbidden_claim_zeroes_the_score_and_invented_ids_fail() -> None:
         "Chen Wei (PJESAR4), Erik Lindqvist (PZ9ZZ9Z)", facts, [], ["Chen Wei (PJESAR4)"], CLOCK
     )
     assert invented.score == 1.0 and invented.unsupported == ["PZ9ZZ9Z"] and not invented.passed
+    numbered = score_answer("Chen Wei, Erik Lindqvist (see #9999)", facts, [], ["#3088"], CLOCK)
+    assert numbered.score == 1.0 and numbered.unsupported == ["#9999"] and not numbered.passed
     claimed = score_answer(
         "Chen Wei and Erik Lindqvist; the channel is #payments-oncall",
         facts,
@@ -190,12 +336,81 @@ def test_the_oracle_recovers_from_a_typo(oracle_results: list[CaseResult]) -> No
     assert (typo.tool_errors, typo.retries) == (1, 1)
 
 
-@pytest.mark.parametrize("model", CARELESS)
-def test_a_careless_model_fails_every_case(cases: list[Case], model: str) -> None:
-    results = run(cases, lambda case: scripted_model(model, case))
-    assert [r.id for r in results if r.passed] == []
-    if model == "careless-invents":  # the invented alert id is flagged as not from the tools
-        assert all("Q9ZZZZ9ZZZZZZZ" in r.unsupported_ids for r in results)
+def test_every_careless_answer_fails_every_case(
+    cases: list[Case],
+    resolved: dict[str, tuple[Case, list[Fact], list[Fact]]],
+    oracle_results: list[CaseResult],
+    bare_tool_outputs: dict[str, str],
+) -> None:
+    assert careless_passes(cases, resolved, oracle_results, bare_tool_outputs) == {}
+    assert set(bare_tool_outputs) == set(tool_names())
+
+
+@pytest.mark.parametrize("switched_off", ["fact_found", "claim_made"])
+def test_careless_answers_fail_only_because_facts_and_claims_are_scored(
+    cases: list[Case],
+    resolved: dict[str, tuple[Case, list[Fact], list[Fact]]],
+    oracle_results: list[CaseResult],
+    bare_tool_outputs: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    switched_off: str,
+) -> None:
+    """The mutation check: with every fact taken as found, or no claim ever made, some
+    careless answer passes, so the test above depends on both."""
+    monkeypatch.setattr(scoring, switched_off, lambda *args: switched_off == "fact_found")
+    assert careless_passes(cases, resolved, oracle_results, bare_tool_outputs)
+
+
+def test_every_case_forbids_claims_generated_from_the_ground_truth(
+    resolved: dict[str, tuple[Case, list[Fact], list[Fact]]],
+) -> None:
+    for case_id, (_, facts, must_not) in resolved.items():
+        assert [c for c in must_not if c.kind != "stranger"], case_id
+        wanted = {f.text for f in facts if f.kind in ("name", "incident", "id")}
+        assert not wanted & {o for c in must_not for o in c.options if c.kind != "stranger"}
+
+
+def test_time_word_cases_ask_when_the_answer_is_not_now(
+    cases: list[Case], resolved: dict[str, tuple[Case, list[Fact], list[Fact]]]
+) -> None:
+    """Each on-call case at a time word is asked for a team whose first line then is not who
+    is on call now, and now's person is a forbidden claim."""
+    account = build_account(7, FIXED_NOW)
+    timed = [c for c in cases if any(s.kind == "oncall" and "at" in s.params for s in c.facts)]
+    assert len(timed) >= 4
+    for case in timed:
+        filled, facts, must_not = resolved[case.id]
+        spec = next(s for s in filled.facts if s.kind == "oncall" and "at" in s.params)
+        now = {f.text for f in oncall(account, case.clock, spec.params | {"at": "now"})}
+        then = {f.text for f in oncall(account, case.clock, spec.params)}
+        assert now != then, case.id
+        forbidden = {o for c in must_not if c.kind == "name" for o in c.options}
+        assert now <= forbidden and not now & {f.text for f in facts}, case.id
+
+
+def test_a_lookalike_fix_is_a_forbidden_claim(
+    cases: list[Case],
+    resolved: dict[str, tuple[Case, list[Fact], list[Fact]]],
+    oracle_results: list[CaseResult],
+) -> None:
+    """Where the failure mode has a look-alike, its past fixes are forbidden: the oracle's
+    answer plus one of them fails."""
+    account = build_account(7, FIXED_NOW)
+    answers = {r.id: r for r in oracle_results}
+    checked = 0
+    for case in cases:
+        filled, facts, must_not = resolved[case.id]
+        spec = next((s for s in filled.facts if s.kind in ("similar_fix", "past_fix")), None)
+        if spec is None:
+            continue
+        incident = account.find_incident(spec.params["incident"])
+        assert incident is not None
+        for fix in lookalike_fixes(account, incident):
+            answer = f"{answers[case.id].answer}\nOr: {fix}"
+            score = score_answer(answer, facts, must_not, _outputs(answers[case.id]), FIXED_NOW)
+            assert score.forbidden_made, (case.id, fix)
+            checked += 1
+    assert checked >= 4
 
 
 def test_a_case_whose_facts_the_tools_do_not_reach_fails(cases: list[Case]) -> None:
@@ -281,6 +496,15 @@ def test_a_careless_model_failing_as_it_must_exits_0(tmp_path: Path) -> None:
         == 0
     )
     assert _report(tmp_path, "careless-invents-langchain")["total"]["passed"] == 0
+
+
+def test_a_scripted_model_disagreeing_with_the_cases_exits_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A truth the tools do not bear out (someone else on call): the oracle fails, exit 1."""
+    monkeypatch.setitem(FACT_KINDS, "oncall", lambda *args: [Fact("name", "Nobody Atall")])
+    code = main(["run", "--model", ORACLE, "--cases", "oncall-team-now", "--out", str(tmp_path)])
+    assert code == 1 and "disagrees with the cases on oncall-team-now" in capsys.readouterr().err
 
 
 def test_the_peer_runs_the_same_cases_side_by_side(
