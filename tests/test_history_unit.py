@@ -887,7 +887,65 @@ def test_a_record_derived_from_text_a_sync_changed_meanwhile_is_not_kept() -> No
     store.put_incidents("P1", [item])
     (source,) = store.incident_texts("P1", [item["id"]]).values()
     store.put_incidents("P1", [{**item, "title": "Newer title"}])  # a sync, meanwhile
-    store.put_ranking_forms("P1", [(item["id"], source, fetch._form(item))])
-    rows = store.ranking_forms("P1", since=NOW - timedelta(days=180), until=NOW)
+    store.put_ranking_forms("P1", [(item["id"], source, *fetch._form(item))])
+    rows = store.ranking_heads("P1", since=NOW - timedelta(days=180), until=NOW)
     assert rows == [(item["id"], None)]
     assert stored_history(store)()[0].title == "Newer title"
+
+
+def test_a_new_process_reads_the_heads_and_only_the_records_it_shows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = IncidentStore.memory()
+    items = history()
+    store.put_incidents("P1", items)
+    window = {"since": NOW - timedelta(days=180), "until": NOW, "service_ids": ()}
+    first = list(fetch._stored_records(store, "P1", **window, team_ids=())[0])
+    assert all(head is not None for _, head in store.ranking_heads("P1", **window))
+    read: list[str] = []
+    original = IncidentStore.ranking_records
+
+    def counting(self: IncidentStore, partition: str, ids: Sequence[str]) -> Any:
+        read.extend(ids)
+        return original(self, partition, ids)
+
+    monkeypatch.setattr(IncidentStore, "ranking_records", counting)
+    monkeypatch.setattr(IncidentStore, "incident_texts", None)  # nothing left to derive
+    records, columns = fetch._stored_records(store, "P1", **window, team_ids=())
+    assert columns.ids == [r.id for r in first] and not read
+    found = CandidateIndex(records, columns).rank(first[0].normalized, now=NOW, top=2)
+    shown = [c.record.id for c in found]
+    assert shown and sorted(shown) == sorted(read)  # the shown ones only, each read once
+    by_id = {r.id: r for r in first}
+    assert [c.record for c in found] == [by_id[i] for i in shown]
+
+
+def test_the_heads_of_a_service_are_read_alike_with_or_without_missing_ones() -> None:
+    store = IncidentStore.memory()
+    items = history()
+    store.put_incidents("P1", items)
+    service = items[0]["service"]["id"]
+    window = {"since": NOW - timedelta(days=180), "until": NOW, "service_ids": [service]}
+    wanted = [
+        i["id"]
+        for i in sorted(items, key=lambda i: (i["created_at"], i["id"]))
+        if i["service"]["id"] == service
+    ]
+    assert [i for i, _ in store.ranking_heads("P1", **window)] == wanted  # none stored yet
+    fetch._stored_records(store, "P1", **window, team_ids=())
+    heads = store.ranking_heads("P1", **window)  # every one stored: the heads alone
+    assert [i for i, _ in heads] == wanted and all(head for _, head in heads)
+
+
+def test_a_changed_incident_loses_its_head_until_read_again() -> None:
+    store = IncidentStore.memory()
+    items = history()
+    store.put_incidents("P1", items)
+    window = {"since": NOW - timedelta(days=180), "until": NOW}
+    stored_history(store)()
+    store.put_incidents("P1", [{**items[0], "title": "Renamed monitor: pool exhausted"}])
+    heads = dict(store.ranking_heads("P1", **window))
+    assert heads[items[0]["id"]] is None
+    assert sum(head is None for head in heads.values()) == 1
+    stored_history(store)()  # derived again
+    assert all(head is not None for _, head in store.ranking_heads("P1", **window))

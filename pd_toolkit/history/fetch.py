@@ -2,12 +2,14 @@
 
 :func:`get_history` syncs what the store lacks (the first search backfills its window, later
 ones pay only the delta: see :mod:`pd_toolkit.store.sync`), then reads the window from the
-store. Each incident is parsed once: its record (normalised title and details included) is
-kept in the store beside the incident (its "ranking form", versioned by ``FORM_VERSION`` and
-emptied by the store whenever the incident changes), so a new process reads records instead
-of re-parsing JSON. The records and their ranking index are kept in the API object
-(:class:`HistoryCache`, through ``PagerDutyAPI.memo``) while the store's revision of the
-partition is unchanged, so a warm search neither refetches nor reparses.
+store. Each incident is parsed once: what ranking reads of it (its "head": normalised title
+and details, service, time, key) and its record are kept in the store (its "ranking form",
+versioned by ``FORM_VERSION`` and dropped by the store whenever the incident changes), so a
+new process reads the window's compact heads in one query and one JSON load, and only the
+records its results show, instead of re-parsing every incident. The records and their
+ranking index are kept in the API object (:class:`HistoryCache`, through
+``PagerDutyAPI.memo``) while the store's revision of the partition is unchanged, so a warm
+search neither refetches nor reparses.
 """
 
 from __future__ import annotations
@@ -16,15 +18,17 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, overload
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from pd_toolkit.api import PagerDutyAPI
 from pd_toolkit.history.models import IncidentRecord
-from pd_toolkit.history.ranking import CandidateIndex, RankingColumns
+from pd_toolkit.history.ranking import CandidateIndex, LazyRecords, RankingColumns
 from pd_toolkit.store import IncidentStore, scope_key, sync_incidents
 
 HistoryKey = tuple[str, str, int]  # (partition, scope, window days)
@@ -68,50 +72,63 @@ def cache_of(api: PagerDutyAPI) -> HistoryCache:
     return api.memo("history", HistoryCache)
 
 
-def _form(incident: dict[str, Any]) -> str:
-    """An incident's ranking form: a JSON line of what ranking reads (version, team ids,
-    normalised title and details, service, creation time, incident key, id), then its whole
-    record as JSON, read only when a result shows it. Parsed leniently: an incident without an
-    id or a creation time is kept as one to skip (record null), not fatal."""
+def _form(incident: dict[str, Any]) -> tuple[str, str]:
+    """An incident's ranking form: its head, a JSON array of what ranking reads (version, team
+    ids, then the :class:`RankingColumns` fields), and its whole record as JSON (with the
+    version), read only when a result shows it. Parsed leniently: an incident without an id or
+    a creation time is kept as one to skip (a head of version and teams only), not fatal."""
     try:
         record: IncidentRecord | None = IncidentRecord.from_api(incident)
     except (KeyError, TypeError, ValidationError):
         record = None
     teams = [str(t["id"]) for t in incident.get("teams") or [] if isinstance(t, dict)]
     if record is None:
-        return json.dumps([FORM_VERSION, teams]) + "\nnull"
+        return json.dumps([FORM_VERSION, teams]), json.dumps([FORM_VERSION, None])
     head = [FORM_VERSION, teams, *RankingColumns.of([record]).row(0)]
-    return json.dumps(head, separators=(",", ":")) + "\n" + json.dumps(record.stored())
+    compact = {"separators": (",", ":")}
+    return json.dumps(head, **compact), json.dumps([FORM_VERSION, record.stored()], **compact)
 
 
-class _StoredRecords(Sequence[IncidentRecord]):
-    """Records kept as the stored text of their ranking forms (the record's JSON after the
-    first line), each parsed when first read: ranking reads their fields only, the results
-    a few records."""
+class _StoredRecords(LazyRecords):
+    """The records of a history kept in the store, read (in batches) and rebuilt when first
+    needed: ranking reads the columns only, the results a few records. An incident changed
+    since is parsed from its stored JSON; one gone from the store meanwhile (its partition
+    forgotten) is rebuilt from its ranking columns."""
 
-    def __init__(self, forms: list[str]) -> None:
-        self._forms = forms
-        self._parsed: list[IncidentRecord | None] = [None] * len(forms)
+    def __init__(self, store: IncidentStore, partition: str, columns: RankingColumns) -> None:
+        self._store, self._partition, self._columns = store, partition, columns
+        self._loaded: list[IncidentRecord | None] = [None] * len(columns.ids)
 
     def __len__(self) -> int:
-        return len(self._forms)
+        return len(self._loaded)
 
-    @overload
-    def __getitem__(self, index: int) -> IncidentRecord: ...
+    def take(self, indices: Sequence[int]) -> list[IncidentRecord]:
+        missing = sorted({i for i in indices if self._loaded[i] is None})
+        if missing:
+            ids = [self._columns.ids[i] for i in missing]
+            found = self._store.ranking_records(self._partition, ids)
+            for index, incident_id in zip(missing, ids, strict=True):
+                self._loaded[index] = self._record(index, found.get(incident_id))
+        return [self._loaded[i] for i in indices]  # type: ignore[misc]  # all loaded above
 
-    @overload
-    def __getitem__(self, index: slice) -> list[IncidentRecord]: ...
-
-    def __getitem__(self, index: int | slice) -> IncidentRecord | list[IncidentRecord]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        record = self._parsed[index]
-        if record is None:
-            form = self._forms[index]
-            record = self._parsed[index] = IncidentRecord.from_stored(
-                json.loads(form[form.index("\n") + 1 :])
-            )
-        return record
+    def _record(self, index: int, stored: tuple[str | None, str] | None) -> IncidentRecord:
+        if stored is not None:
+            record, source = stored
+            version, data = json.loads(record) if record else (None, None)
+            if version == FORM_VERSION and data is not None:
+                return IncidentRecord.from_stored(data)
+            with suppress(KeyError, TypeError, ValidationError):
+                return IncidentRecord.from_api(json.loads(source))
+        columns = self._columns
+        return IncidentRecord(
+            id=columns.ids[index],
+            title=columns.normalized[index],
+            normalized=columns.normalized[index],
+            service_id=columns.service_ids[index],
+            created_at=datetime.fromtimestamp(columns.created_ts[index], UTC),
+            incident_key=columns.incident_keys[index],
+            normalized_details=columns.normalized_details[index],
+        )
 
 
 def _stored_records(
@@ -123,33 +140,34 @@ def _stored_records(
     service_ids: Sequence[str],
     team_ids: Sequence[str],
 ) -> tuple[_StoredRecords, RankingColumns]:
-    """The records (parsed when read) and ranking columns of the stored incidents of a scope
-    and window, oldest first: from their ranking forms, deriving (and storing) the forms
-    missing or of another version."""
-    rows = store.ranking_forms(partition, since=since, until=until, service_ids=service_ids)
-    texts = {incident_id: text for incident_id, text in rows if text}
-    heads = json.loads("[" + ",".join(t[: t.index("\n")] for t in texts.values()) + "]")
-    forms = {
-        incident_id: (head, text)
-        for (incident_id, text), head in zip(texts.items(), heads, strict=True)
+    """The records (read when needed) and ranking columns of the stored incidents of a scope
+    and window, oldest first: from their ranking heads (decoded in one JSON load), deriving
+    (and storing) the forms missing or of another version."""
+    rows = store.ranking_heads(partition, since=since, until=until, service_ids=service_ids)
+    kept = [(incident_id, head) for incident_id, head in rows if head]
+    decoded = orjson.loads("[" + ",".join(head for _, head in kept) + "]")
+    heads = {
+        incident_id: head
+        for (incident_id, _), head in zip(kept, decoded, strict=True)
         if head[0] == FORM_VERSION
     }
-    missing = [incident_id for incident_id, _ in rows if incident_id not in forms]
+    missing = [incident_id for incident_id, _ in rows if incident_id not in heads]
     derived = []
-    for incident_id, source in store.incident_texts(partition, missing).items():
-        text = _form(json.loads(source))
-        forms[incident_id] = (json.loads(text[: text.index("\n")]), text)
-        derived.append((incident_id, source, text))
+    sources = store.incident_texts(partition, missing) if missing else {}
+    for incident_id, source in sources.items():
+        head, record = _form(json.loads(source))
+        heads[incident_id] = json.loads(head)
+        derived.append((incident_id, source, head, record))
     store.put_ranking_forms(partition, derived)
     wanted = set(team_ids)
-    heads, texts_kept = [], []
-    for incident_id, _ in rows:
-        head, text = forms.get(incident_id, ([], ""))
-        if len(head) > 2 and (not wanted or wanted.intersection(head[1])):  # parsed, in scope
-            heads.append(head)
-            texts_kept.append(text)
-    columns = RankingColumns(*([head[n] for head in heads] for n in range(2, 8)))
-    return _StoredRecords(texts_kept), columns
+    in_scope = [
+        head
+        for incident_id, _ in rows
+        if len(head := heads.get(incident_id, ())) > 2  # parsed
+        and (not wanted or wanted.intersection(head[1]))
+    ]
+    columns = RankingColumns(*([head[n] for head in in_scope] for n in range(2, 8)))
+    return _StoredRecords(store, partition, columns), columns
 
 
 def get_history(

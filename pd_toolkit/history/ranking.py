@@ -35,10 +35,11 @@ the best F1 of the pattern set); ``benchmarks/history.py`` reports them on held-
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import astuple, dataclass
+from abc import abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, overload
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -176,7 +177,39 @@ class RankingColumns:
 
     def row(self, index: int) -> list[object]:
         """Record ``index``'s fields, in column order."""
-        return [column[index] for column in astuple(self)]
+        return [getattr(self, column.name)[index] for column in fields(self)]
+
+
+class LazyRecords(Sequence[IncidentRecord]):
+    """Records read when needed, several at once (:meth:`take`): ranking reads the
+    :class:`RankingColumns`, the results a few records."""
+
+    @abstractmethod
+    def take(self, indices: Sequence[int]) -> list[IncidentRecord]:
+        """Records ``indices``, in that order."""
+
+    @overload
+    def __getitem__(self, index: int) -> IncidentRecord: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[IncidentRecord]: ...
+
+    def __getitem__(self, index: int | slice) -> IncidentRecord | list[IncidentRecord]:
+        if isinstance(index, slice):
+            return self.take(range(*index.indices(len(self))))
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        return self.take([index % len(self)])[0]
+
+    def __iter__(self) -> Iterator[IncidentRecord]:
+        return iter(self[:])
+
+
+def take_records(records: Sequence[IncidentRecord], indices: list[int]) -> list[IncidentRecord]:
+    """Records ``indices`` of ``records``, read at once when they are :class:`LazyRecords`."""
+    if isinstance(records, LazyRecords):
+        return records.take(indices)
+    return [records[i] for i in indices]
 
 
 class CandidateIndex:
@@ -415,7 +448,7 @@ class CandidateIndex:
             order = order[~np.isin(self._ids[order], list(exclude_ids))]
         if top is not None:
             order = order[(np.arange(len(order)) < top) | (relevance[order] >= strong_above)]
-        records = [self.records[i] for i in order.tolist()]
+        records = take_records(self.records, order.tolist())
         known = has_details & (detail is not None)
         shown = detail.round(4) if detail is not None else np.zeros(len(self.records))
         return [

@@ -72,7 +72,8 @@ from sqlalchemy.pool import StaticPool
 
 from pd_toolkit.errors import PagerDutyConfigError, PagerDutyStoreError
 
-SCHEMA_VERSION = 3  # 2: pdtk_partitions.used_ts (pruning); 3: pdtk_incidents.ranking
+# 2: pdtk_partitions.used_ts (pruning); 3: pdtk_incidents.ranking; 4: pdtk_ranking
+SCHEMA_VERSION = 4
 ENV_VAR = "PD_TOOLKIT_STORE"
 TIMEOUT_ENV = "PD_TOOLKIT_STORE_TIMEOUT"  # seconds to wait for a locked store / a database
 PRUNE_ENV = "PD_TOOLKIT_STORE_PRUNE_DAYS"  # drop partitions unused this long; 0 = never
@@ -109,11 +110,25 @@ incidents_table = Table(
     Column("service_id", String(64)),
     Column("status", String(32), nullable=False),
     Column("data", Text, nullable=False),
-    # What ranking reads of the incident, derived from ``data`` by the history package (its
-    # own versioned format, opaque here); emptied whenever ``data`` changes.
+    # The incident's record, derived from ``data`` by the history package (its own versioned
+    # format, opaque here); emptied whenever ``data`` changes.
     Column("ranking", Text),
-    Index("pdtk_incidents_created", "partition", "created_ts"),
+    Index("pdtk_incidents_created", "partition", "created_ts", "service_id"),
     Index("pdtk_incidents_status", "partition", "status"),
+)
+# What ranking reads of each incident (the history package's versioned "head", opaque here),
+# apart from the incidents: a few hundred bytes a row, so a window's heads are read without
+# reading its incidents. A head is deleted whenever its incident changes.
+ranking_table = Table(
+    "pdtk_ranking",
+    metadata,
+    Column("partition", String(64), primary_key=True),
+    Column("created_ts", BigInteger, primary_key=True),
+    Column("id", String(64), primary_key=True),
+    Column("service_id", String(64)),
+    Column("head", Text, nullable=False),
+    Index("pdtk_ranking_id", "partition", "id", unique=True),
+    sqlite_with_rowid=False,  # rows kept in window order: a window is one range read
 )
 resolutions_table = Table(
     "pdtk_resolutions",
@@ -495,7 +510,14 @@ class IncidentStore:
             },
         )
         for start in range(0, len(changed), _CHUNK):
-            conn.execute(stmt, changed[start : start + _CHUNK])
+            chunk = changed[start : start + _CHUNK]
+            conn.execute(stmt, chunk)
+            conn.execute(
+                delete(ranking_table).where(
+                    ranking_table.c.partition == partition,
+                    ranking_table.c.id.in_([row["id"] for row in chunk]),
+                )
+            )
         self._bump(conn, partition)
         added = sum(1 for row in changed if row["id"] not in existing)
         return UpsertCount(added=added, updated=len(changed) - added)
@@ -563,7 +585,26 @@ class IncidentStore:
             found = [i for i in found if any(t.get("id") in wanted for t in i.get("teams") or [])]
         return found
 
-    def ranking_forms(
+    def _window(
+        self,
+        table: Table,
+        partition: str,
+        since: datetime,
+        until: datetime,
+        service_ids: Sequence[str],
+    ) -> Any:
+        """The condition on ``table``'s rows of a partition created in [since, until), on
+        ``service_ids`` if given."""
+        condition = (
+            (table.c.partition == partition)
+            & (table.c.created_ts >= epoch(since))
+            & (table.c.created_ts < epoch(until))
+        )
+        if service_ids:
+            condition &= table.c.service_id.in_(list(service_ids))
+        return condition
+
+    def ranking_heads(
         self,
         partition: str,
         *,
@@ -571,56 +612,112 @@ class IncidentStore:
         until: datetime,
         service_ids: Sequence[str] = (),
     ) -> list[tuple[str, str | None]]:
-        """(id, ranking form) of the incidents created in [since, until), oldest first, on
-        ``service_ids`` if given; the form is None until :meth:`put_ranking_forms` stores one,
-        and again after the incident changes."""
-        query = select(incidents_table.c.id, incidents_table.c.ranking).where(
-            incidents_table.c.partition == partition,
-            incidents_table.c.created_ts >= epoch(since),
-            incidents_table.c.created_ts < epoch(until),
+        """(id, ranking head) of the incidents created in [since, until), oldest first, on
+        ``service_ids`` if given; the head is None until :meth:`put_ranking_forms` stores one,
+        and again after the incident changes. One read of the compact heads when every
+        incident has one (the incidents' own rows are read only when some lack a head)."""
+        window = (partition, since, until, service_ids)
+        heads = (
+            select(ranking_table.c.id, ranking_table.c.head)
+            .where(self._window(ranking_table, *window))
+            .order_by(ranking_table.c.created_ts, ranking_table.c.id)
         )
-        if service_ids:
-            query = query.where(incidents_table.c.service_id.in_(list(service_ids)))
-        query = query.order_by(incidents_table.c.created_ts, incidents_table.c.id)
+        count = select(func.count()).where(self._window(incidents_table, *window))
         self._touch(partition)
-        with self._read() as conn:
-            return [(str(i), form) for i, form in conn.execute(query).all()]
+        with self._read() as conn:  # one transaction: heads and incidents agree
+            found = list(conn.execute(heads).tuples().all())
+            if conn.scalar(count) == len(found):  # heads exist only for stored incidents
+                return found
+            ids = conn.scalars(
+                select(incidents_table.c.id)
+                .where(self._window(incidents_table, *window))
+                .order_by(incidents_table.c.created_ts, incidents_table.c.id)
+            ).all()
+        kept = dict(found)
+        return [(str(i), kept.get(i)) for i in ids]
 
     def incident_texts(self, partition: str, incident_ids: Sequence[str]) -> dict[str, str]:
         """The stored JSON text of these incidents, by id (a missing id is not stored)."""
-        found: dict[str, str] = {}
+        return {i: data for i, (_, data) in self.ranking_records(partition, incident_ids).items()}
+
+    def ranking_records(
+        self, partition: str, incident_ids: Sequence[str]
+    ) -> dict[str, tuple[str | None, str]]:
+        """(stored record or None, JSON text) of these incidents, by id (a missing id is not
+        stored); the record is what :meth:`put_ranking_forms` kept, until the incident
+        changes."""
+        found: dict[str, tuple[str | None, str]] = {}
         ids = list(incident_ids)
         with self._read() as conn:
             for start in range(0, len(ids), _CHUNK):
-                found.update(
-                    conn.execute(
-                        select(incidents_table.c.id, incidents_table.c.data).where(
-                            incidents_table.c.partition == partition,
-                            incidents_table.c.id.in_(ids[start : start + _CHUNK]),
-                        )
-                    ).all()
-                )
+                rows = conn.execute(
+                    select(
+                        incidents_table.c.id, incidents_table.c.ranking, incidents_table.c.data
+                    ).where(
+                        incidents_table.c.partition == partition,
+                        incidents_table.c.id.in_(ids[start : start + _CHUNK]),
+                    )
+                ).all()
+                found.update((i, (record, data)) for i, record, data in rows)
         return found
 
-    def put_ranking_forms(self, partition: str, forms: Sequence[tuple[str, str, str]]) -> None:
-        """Store ranking forms: (id, the JSON text they were derived from, form). A form is
-        kept only while the incident still holds that text: one a concurrent sync changed
-        meanwhile is dropped, and derived again next time. The revision does not change."""
+    def put_ranking_forms(self, partition: str, forms: Sequence[tuple[str, str, str, str]]) -> None:
+        """Store ranking forms: (id, the JSON text they were derived from, head, record). A
+        form is kept only while the incident still holds that text: one a concurrent sync
+        changed meanwhile is dropped, and derived again next time. The revision does not
+        change."""
         if not forms:
             return
-        stmt = (
-            update(incidents_table)
-            .where(
+        with self._begin(partition) as conn:
+            current: dict[str, tuple[str, int, str | None]] = {}
+            ids = [form[0] for form in forms]
+            for start in range(0, len(ids), _CHUNK):
+                rows = conn.execute(
+                    select(
+                        incidents_table.c.id,
+                        incidents_table.c.data,
+                        incidents_table.c.created_ts,
+                        incidents_table.c.service_id,
+                    ).where(
+                        incidents_table.c.partition == partition,
+                        incidents_table.c.id.in_(ids[start : start + _CHUNK]),
+                    )
+                ).all()
+                current.update((i, (data, created, service)) for i, data, created, service in rows)
+            kept = [
+                (current[i], i, head, record)
+                for i, source, head, record in forms
+                if i in current and current[i][0] == source
+            ]
+            if not kept:
+                return
+            records = update(incidents_table).where(
                 incidents_table.c.partition == partition,
                 incidents_table.c.id == bindparam("row_id"),
-                incidents_table.c.data == bindparam("source"),
             )
-            .values(ranking=bindparam("form"))
-        )
-        rows = [{"row_id": i, "source": source, "form": form} for i, source, form in forms]
-        with self._begin(partition) as conn:
-            for start in range(0, len(rows), _CHUNK):
-                conn.execute(stmt, rows[start : start + _CHUNK])
+            heads = self._insert(ranking_table)
+            heads = heads.on_conflict_do_update(
+                index_elements=["partition", "id"], set_={"head": heads.excluded.head}
+            )
+            for start in range(0, len(kept), _CHUNK):
+                chunk = kept[start : start + _CHUNK]
+                conn.execute(
+                    records.values(ranking=bindparam("record")),
+                    [{"row_id": i, "record": record} for _, i, _, record in chunk],
+                )
+                conn.execute(
+                    heads,
+                    [
+                        {
+                            "partition": partition,
+                            "id": i,
+                            "created_ts": created,
+                            "service_id": service,
+                            "head": head,
+                        }
+                        for (_, created, service), i, head, _ in chunk
+                    ],
+                )
 
     def incident(self, partition: str, incident_id: str) -> dict[str, Any] | None:
         """One stored incident by id (its compact form), or None."""
@@ -718,6 +815,7 @@ class IncidentStore:
     def _delete(self, conn: Connection, partition: str) -> None:
         for table in (
             incidents_table,
+            ranking_table,
             resolutions_table,
             facts_table,
             slices_table,
