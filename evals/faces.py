@@ -5,7 +5,7 @@
 - ``mcp``: ``pd-toolkit mcp`` over stdio (:mod:`evals.mcp_server`, the case's clock), loaded
   with langchain-mcp-adapters; one server (and session) per sandbox.
 - ``pagerduty-mcp``: PagerDuty's official MCP server over stdio, where installed (see
-  :mod:`evals.peers`).
+  :mod:`evals.peers`); :func:`evals.runner.open_face` picks one.
 
 The history store is filled ahead for the 180 days before the clock (as ``pd-toolkit sync``
 would), so the similar-incident cases cost what they cost on a warm store, whatever their
@@ -17,7 +17,7 @@ from __future__ import annotations
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
@@ -92,16 +92,3 @@ async def mcp_face(sb: Sandbox, clock: datetime) -> AsyncIterator[ToolSource]:
             stdio_tools(sys.executable, ["-m", "evals.mcp_server", clock.isoformat()], env)
         )
         yield lambda: tools
-
-
-def open_face(
-    name: FaceName, sb: Sandbox, clock: datetime
-) -> AbstractAsyncContextManager[ToolSource]:
-    """The face called ``name`` on ``sb``."""
-    if name == "langchain":
-        return langchain_face(sb, clock)
-    if name == "mcp":
-        return mcp_face(sb, clock)
-    from evals.peers import pagerduty_mcp_face
-
-    return pagerduty_mcp_face(sb, clock)

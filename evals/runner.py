@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
 from itertools import groupby
 from typing import Any
 
@@ -23,7 +25,8 @@ from pydantic import BaseModel, Field
 
 from agents.assistant import SYSTEM_PROMPT
 from evals.cases import Case, clock_key
-from evals.faces import FaceName, open_face
+from evals.faces import FaceName, ToolSource, langchain_face, mcp_face
+from evals.peers import pagerduty_mcp_face
 from evals.scoring import score_answer
 from evals.tokens import count_tokens
 from evals.truth import resolve
@@ -32,6 +35,17 @@ from pd_toolkit.sandbox import Sandbox
 ModelFactory = Callable[[Case], BaseChatModel]  # a model for a case (its refs filled in)
 Progress = Callable[[int, int, "CaseResult"], None]
 RECURSION_LIMIT = 30  # graph steps: about 14 tool turns
+
+
+def open_face(
+    name: FaceName, sb: Sandbox, clock: datetime
+) -> AbstractAsyncContextManager[ToolSource]:
+    """The face called ``name`` on ``sb``."""
+    if name == "langchain":
+        return langchain_face(sb, clock)
+    if name == "mcp":
+        return mcp_face(sb, clock)
+    return pagerduty_mcp_face(sb, clock)
 
 
 class ToolCallRecord(BaseModel):

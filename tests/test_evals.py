@@ -23,10 +23,9 @@ from openai_stub import serve_openai_stub, text_reply, tool_call_reply
 from evals import scoring
 from evals.__main__ import main
 from evals.cases import CASES_DIR, Case, load_cases
-from evals.faces import open_face
 from evals.models import INVENTION, ORACLE, claim_sentence, scripted_model
 from evals.peers import COMMAND_ENV
-from evals.runner import CaseResult, run
+from evals.runner import CaseResult, open_face, run
 from evals.scoring import Fact, found, score_answer
 from evals.truth import (
     FACT_KINDS,
